@@ -244,6 +244,26 @@ class Slice(Expr):
 
 
 @dataclass(eq=False)
+class PlusSlice(Expr):
+    """``expr[base +: width]``: ``width`` bits starting at bit ``base`` (P4_16 1.2.4); ``width``
+    must be a compile-time constant, ``base`` need not be."""
+
+    expr: Expr
+    base: Expr
+    width: Expr
+    type: Type | None = None
+
+
+@dataclass(eq=False)
+class Dots(Expr):
+    """``...``: "the rest, default-initialised". Alone (``x = ...;``) it is the default value of
+    the target type; as the last item of a list (``{2, ...}``) it fills the remaining fields.
+    (In a named-field initializer the parser sets :attr:`StructExpr.dots` instead.)"""
+
+    type: Type | None = None
+
+
+@dataclass(eq=False)
 class Unary(Expr):
     """``op`` is one of ``!``, ``~``, ``-``, ``+``."""
 
