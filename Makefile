@@ -19,11 +19,19 @@ help:
 
 install: $(STAMP)
 
-# A Debian python3 without the venv module gets python3-venv from apt (CI runs as root).
+# Debian packages: python3-venv when python3 lacks it, iproute2 and ethtool for the veth pairs
+# and namespaces that port and PTF tests create. Installed only when missing and only as root.
+APT_PKGS := $(strip $(if $(shell command -v ip),,iproute2) $(if $(shell command -v ethtool),,ethtool) \
+	$(if $(shell $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null && echo ok),,python3-venv))
+
 $(STAMP): pyproject.toml
-	@if ! $(PYTHON) -m venv --help >/dev/null 2>&1 || ! $(PYTHON) -c 'import ensurepip' >/dev/null 2>&1; then \
-		echo "installing python3-venv with apt"; \
-		apt-get update -q && apt-get install -y -q python3-venv; \
+	@if [ -n "$(APT_PKGS)" ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing with apt: $(APT_PKGS)"; \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(APT_PKGS); \
+		else \
+			echo "missing Debian packages (run as root or install them): $(APT_PKGS)"; \
+		fi; \
 	fi
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
