@@ -82,6 +82,16 @@ def bench_compile(testdata: str, runs: int) -> None:
                 ref_label = f"{ref:.3f}"
             print(f"{label:36} {lines:6d} {inproc * 1000:9.1f}ms {proc * 1000:7.0f}ms "
                   f"{ref_label:>7} {ref / proc:5.2f}x")
+    large = os.path.join(testdata, "p4_16_samples", "switch_p4_16.p4")
+    if os.path.exists(large):
+        inc = [os.path.dirname(large)]
+        compile_file(large, inc)
+        phases: dict[str, list[float]] = {}
+        for _ in range(max(3, runs // 2)):
+            for k, v in compile_file(large, inc).timings.items():
+                phases.setdefault(k, []).append(v)
+        parts = ", ".join(f"{k} {statistics.median(v) * 1000:.1f} ms" for k, v in phases.items())
+        print(f"phases on switch_p4_16.p4 (5884 lines): {parts}")
     if not p4c:
         print("* p4c-bm2-ss is not installed here: ratio against the 0.25 s yardstick per sample;"
               " ratio > 1 means faster than p4c")

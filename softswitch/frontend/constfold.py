@@ -183,9 +183,7 @@ def const_value(e: ast.Node) -> Value:
         st = e.type
         if T.is_struct_like(st):
             names = [n for n, _, _ in T.fields_of(st)]
-            return StructValue(
-                dict(zip(names, vals)), valid=True if T.is_header(st) else None
-            )
+            return StructValue(dict(zip(names, vals)), valid=True if T.is_header(st) else None)
         return vals
     if isinstance(e, ast.StructExpr):
         return StructValue(
@@ -282,9 +280,7 @@ def _call(e: ast.Call) -> Value:
             t = f.expr.type
             if isinstance(f.expr, ast.TypeExpr):
                 t = f.expr.type
-            bits_ = (
-                T.max_size_in_bits(t) if f.name.startswith("max") else T.min_size_in_bits(t)
-            )
+            bits_ = T.max_size_in_bits(t) if f.name.startswith("max") else T.min_size_in_bits(t)
             if f.name.endswith("Bytes"):
                 return (bits_ + 7) // 8
             return bits_
@@ -359,9 +355,7 @@ def binary_value(
         return wrap(a * b, rest)
     if op in ("/", "%"):
         if b == 0:
-            raise CompileError(
-                where.loc, "division by zero" if op == "/" else "modulo by zero"
-            )
+            raise CompileError(where.loc, "division by zero" if op == "/" else "modulo by zero")
         if a < 0 or b < 0:
             raise CompileError(where.loc, f"'{op}' is not defined on negative numbers")
         return wrap(a // b if op == "/" else a % b, rest)
@@ -420,11 +414,7 @@ def cast_value(v: Value, src: ast.Type | None, dst: ast.Type | None, where: ast.
             v = int(v)
         if not isinstance(v, int):
             raise _not_const(where)
-        if isinstance(target, ast.TypeBits) and target.signed:
-            sw = _width(src)
-            if sw is not None and isinstance(src, ast.TypeBits) and not src.signed:
-                pass  # bit pattern reinterpretation: wrap handles it
-        return wrap(v, target)
+        return wrap(v, target)  # sign extension and reinterpretation both follow from wrap
     return v
 
 

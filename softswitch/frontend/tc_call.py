@@ -105,8 +105,9 @@ class CallChecker(_Base):
             return ok[0]
         if not ok:
             raise self.error(
-                where, f"no overload of '{name}' takes {len(args)} argument"
-                f"{'s' if len(args) != 1 else ''}"
+                where,
+                f"no overload of '{name}' takes {len(args)} argument"
+                f"{'s' if len(args) != 1 else ''}",
             )
         exact = [c for c in ok if len(getattr(c, "params", [])) == len(args)]
         if len(exact) == 1:
@@ -126,141 +127,7 @@ class CallChecker(_Base):
                 if i >= len(params):
                     return False
                 used.add(params[i].name)
-        return all(
-            p.name in used or p.default is not None or _is_optional(p) for p in params
-        )
-
-    # ----------------------------------------------------------------------------------------
-    # Unification
-
-    def unify(self, p: ast.Type, a: ast.Type, b: Binding) -> bool:
-        """Can a value of type ``a`` be passed where ``p`` is expected, binding the type variables
-        of ``b`` (keys) that occur in ``p``? Unsized ints and initializers are accepted where an
-        implicit conversion exists."""
-        if _unknown(a) or _unknown(p):
-            return True
-        if isinstance(a, ast.TypeName) and isinstance(a.decl, ast.TypeParam) and a.decl in b:
-            if not (isinstance(p, ast.TypeName) and p.decl is a.decl):
-                cur = b[a.decl]
-                if cur is None:
-                    b[a.decl] = p
-                    return True
-                return self.unify(p, cur, b)
-        if isinstance(p, ast.TypeName) and isinstance(p.decl, ast.TypeParam) and p.decl in b:
-            cur = b[p.decl]
-            if cur is None or isinstance(cur, ast.TypeDontCare):
-                b[p.decl] = a
-                return True
-            if isinstance(cur, ast.TypeInfInt) and not isinstance(a, ast.TypeInfInt):
-                if isinstance(T.strip_newtype(a), ast.TypeBits):
-                    b[p.decl] = a
-                    return True
-                return False
-            if isinstance(cur, ast.TypeTuple) and T.is_struct_like(a):
-                if self.unify(a, cur, {}):
-                    b[p.decl] = a
-                    return True
-            return self.unify(cur, a, {})
-        if isinstance(a, ast.TypeInfInt):
-            base = T.strip_newtype(p)
-            return isinstance(base, (ast.TypeBits, ast.TypeInfInt))
-        if isinstance(p, ast.TypeInfInt):
-            return isinstance(T.enum_underlying(a) or a, ast.TypeBits)
-        if isinstance(p, ast.TypeBits):
-            if T.is_serializable_enum(a):
-                return T.type_eq(T.enum_underlying(a), p)
-            return T.type_eq(p, a)
-        if isinstance(p, ast.TypeSpecialized):
-            if isinstance(a, ast.TypeSpecialized) and a.base.decl is p.base.decl:
-                return len(a.args) == len(p.args) and all(
-                    self.unify(x, y, b) for x, y in zip(p.args, a.args)
-                )
-            if isinstance(p.base.decl, (ast.ParserTypeDecl, ast.ControlTypeDecl)):
-                return self.unify_signature(p, a, b)
-            if T.is_struct_like(p) and isinstance(a, ast.TypeTuple):
-                return self._unify_fields(p, a, b)
-            return False
-        if isinstance(p, ast.TypeName):
-            if isinstance(a, ast.TypeName) and a.decl is p.decl:
-                return True
-            pd = p.decl
-            if isinstance(pd, (ast.ParserTypeDecl, ast.ControlTypeDecl)):
-                return self.unify_signature(p, a, b)
-            if isinstance(pd, ast.StructDecl):
-                if isinstance(a, ast.TypeTuple):
-                    return self._unify_fields(p, a, b)
-                ad = T.type_decl(a)
-                if isinstance(ad, ast.StructDecl) and ad.__dict__.get("_sluice_anonymous"):
-                    return self._unify_named_fields(p, a, b)
-            if isinstance(pd, ast.TypedefDecl) and isinstance(a, ast.TypeInfInt):
-                return True
-            return False
-        if isinstance(p, ast.TypeStack):
-            if isinstance(a, ast.TypeStack):
-                return p.size == a.size and self.unify(p.elem, a.elem, b)
-            if isinstance(a, ast.TypeTuple):
-                return len(a.args) == p.size and all(self.unify(p.elem, x, b) for x in a.args)
-            return False
-        if isinstance(p, ast.TypeTuple):
-            if isinstance(a, ast.TypeTuple):
-                return len(a.args) == len(p.args) and all(
-                    self.unify(x, y, b) for x, y in zip(p.args, a.args)
-                )
-            return False
-        if isinstance(p, ast.TypeList):
-            if isinstance(a, ast.TypeList):
-                return self.unify(p.elem, a.elem, b)
-            if isinstance(a, ast.TypeTuple):
-                return all(self.unify(p.elem, x, b) for x in a.args)
-            return False
-        return T.type_eq(p, a)
-
-    def _unify_fields(self, p: ast.Type, a: ast.TypeTuple, b: Binding) -> bool:
-        fields = T.fields_of(p)
-        if len(fields) != len(a.args) or T.is_header_union(p):
-            return False
-        return all(self.unify(ft, x, b) for (_, ft, _), x in zip(fields, a.args))
-
-    def _unify_named_fields(self, p: ast.Type, a: ast.Type, b: Binding) -> bool:
-        af = {n: t for n, t, _ in T.fields_of(a)}
-        pf = T.fields_of(p)
-        if set(af) != {n for n, _, _ in pf}:
-            return False
-        return all(self.unify(ft, af[n], b) for n, ft, _ in pf)
-
-    def unify_signature(self, p: ast.Type, a: ast.Type, b: Binding) -> bool:
-        """A parser/control declaration (or type) ``a`` where parser/control type ``p`` is
-        expected: same kind, same parameter directions, unifiable parameter types."""
-        pd, ad = T.type_decl(p), T.type_decl(a)
-        if not isinstance(pd, _CONTAINER_TYPES) or not isinstance(ad, _CONTAINER_TYPES):
-            return False
-        p_parser = isinstance(pd, (ast.ParserDecl, ast.ParserTypeDecl))
-        a_parser = isinstance(ad, (ast.ParserDecl, ast.ParserTypeDecl))
-        if p_parser != a_parser:
-            return False
-        psub: dict[ast.Node, ast.Type] = dict(T.struct_subst(p))
-        if not isinstance(p, ast.TypeSpecialized):
-            for tp in pd.type_params:
-                if tp not in b:
-                    b[tp] = None
-        asub = T.struct_subst(a)
-        if not isinstance(a, ast.TypeSpecialized):
-            for tp in ad.type_params:
-                if tp not in b:
-                    b[tp] = None
-        if len(pd.params) < len(ad.params):
-            return False
-        for extra in pd.params[len(ad.params):]:
-            if extra.default is None and not _is_optional(extra):
-                return False
-        for pp, ap in zip(pd.params, ad.params):
-            if pp.direction != ap.direction:
-                return False
-            pt = T.substitute(self.ptype(pp), psub)
-            at = T.substitute(self.ptype(ap), asub)
-            if not self.unify(pt, at, b):
-                return False
-        return True
+        return all(p.name in used or p.default is not None or _is_optional(p) for p in params)
 
     # ----------------------------------------------------------------------------------------
     # Calls
@@ -388,7 +255,7 @@ class CallChecker(_Base):
                         b[v] = ast.TypeDontCare()
         for tp, bt in b.items():
             if isinstance(bt, ast.TypeInfInt) or (
-                isinstance(bt, ast.TypeTuple) and _has_infint(bt)
+                isinstance(bt, ast.TypeTuple) and T.contains_infint(bt)
             ):
                 raise self.error(
                     e, f"could not infer a width for type parameter '{tp.name}' of {name}"
@@ -402,17 +269,28 @@ class CallChecker(_Base):
             raw = self.ptype(p)
             if isinstance(st, ast.TypeDontCare) and not isinstance(raw, ast.TypeDontCare):
                 raise self.error(
-                    a, f"could not infer a type for parameter '{p.name}' of {name}"
-                    " (it is bound to the don't-care type '_')"
+                    a,
+                    f"could not infer a type for parameter '{p.name}' of {name}"
+                    " (it is bound to the don't-care type '_')",
                 )
             if T.type_vars_in(st) & {tp for tp, v in b.items() if v is None}:
-                raise self.error(
-                    a, f"could not infer a type for parameter '{p.name}' of {name}"
-                )
+                raise self.error(a, f"could not infer a type for parameter '{p.name}' of {name}")
             sd = T.type_decl(st)
-            if isinstance(sd, (ast.TableDecl, ast.ActionDecl, ast.ParserDecl, ast.ControlDecl,
-                               ast.ParserTypeDecl, ast.ControlTypeDecl, ast.PackageTypeDecl)):
-                raise self.error(a, f"argument '{expr_str(a.expr)}' cannot have type {T.describe_type(st)}")
+            if isinstance(
+                sd,
+                (
+                    ast.TableDecl,
+                    ast.ActionDecl,
+                    ast.ParserDecl,
+                    ast.ControlDecl,
+                    ast.ParserTypeDecl,
+                    ast.ControlTypeDecl,
+                    ast.PackageTypeDecl,
+                ),
+            ):
+                raise self.error(
+                    a, f"argument '{expr_str(a.expr)}' cannot have type {T.describe_type(st)}"
+                )
             if isinstance(sd, ast.StructDecl) and sd.__dict__.get("_sluice_anonymous"):
                 raise self.error(
                     a, f"cannot infer a struct type for the initializer '{expr_str(a.expr)}'"
@@ -423,7 +301,9 @@ class CallChecker(_Base):
                         a, f"a parameter with type {type_str(st)} cannot have a direction"
                     )
             self.check_argument(p, a, st, name)
-        rt = T.substitute(T.substitute(self.canon(rtype), subst), final) if rtype else ast.TypeVoid()
+        rt = (
+            T.substitute(T.substitute(self.canon(rtype), subst), final) if rtype else ast.TypeVoid()
+        )
         unresolved = T.type_vars_in(rt) & set(b)
         if unresolved:
             v = next(iter(unresolved))
@@ -433,8 +313,16 @@ class CallChecker(_Base):
         if type_params:
             e.type_args = [final.get(tp, ast.TypeDontCare()) for tp in type_params]
         rd = T.type_decl(rt)
-        if isinstance(rd, (ast.ParserDecl, ast.ControlDecl, ast.ParserTypeDecl,
-                           ast.ControlTypeDecl, ast.PackageTypeDecl)):
+        if isinstance(
+            rd,
+            (
+                ast.ParserDecl,
+                ast.ControlDecl,
+                ast.ParserTypeDecl,
+                ast.ControlTypeDecl,
+                ast.PackageTypeDecl,
+            ),
+        ):
             raise self.error(e, f"{name}: illegal return type {type_str(rt)}")
         e.type = rt
         return e
@@ -443,9 +331,7 @@ class CallChecker(_Base):
     def _bound(b: Binding) -> dict[ast.Node, ast.Type]:
         return {k: v for k, v in b.items() if v is not None}
 
-    def check_argument(
-        self, p: ast.Parameter, a: ast.Argument, pt: ast.Type, name: str
-    ) -> None:
+    def check_argument(self, p: ast.Parameter, a: ast.Argument, pt: ast.Type, name: str) -> None:
         """Check one argument against its parameter (direction, l-value, conversion)."""
         if p.direction in ("out", "inout"):
             if isinstance(a.expr, ast.DontCare):
@@ -532,8 +418,11 @@ class CallChecker(_Base):
         self.at(f)
         is_type = self.is_type_ref(base)
         bd = T.type_decl(bt)
-        if name in SIZE_METHODS and not e.args and not e.type_args and not isinstance(
-            bd, (ast.ExternDecl, ast.TableDecl)
+        if (
+            name in SIZE_METHODS
+            and not e.args
+            and not e.type_args
+            and not isinstance(bd, (ast.ExternDecl, ast.TableDecl))
         ):
             f.decl = BUILTIN_METHODS[name]
             f.type = T.named(f.decl)
@@ -561,9 +450,7 @@ class CallChecker(_Base):
             e.type = ast.TypeDontCare()
             return e
         if isinstance(bd, ast.StructDecl) and bd.flavor in ("header", "header_union"):
-            if name == "isValid" or (
-                bd.flavor == "header" and name in ("setValid", "setInvalid")
-            ):
+            if name == "isValid" or (bd.flavor == "header" and name in ("setValid", "setInvalid")):
                 return self._builtin_call(e, f, name)
         if isinstance(bt, ast.TypeStack) and name in ("push_front", "pop_front"):
             if self.parser is not None:
@@ -614,25 +501,35 @@ class CallChecker(_Base):
             if _unknown(at) or isinstance(arg, ast.DontCare):
                 return
             if not T.is_header(at):
-                raise self.error(arg, f"'{expr_str(arg)}': the argument of extract must be a header")
+                raise self.error(
+                    arg, f"'{expr_str(arg)}': the argument of extract must be a header"
+                )
             nvar = sum(1 for _, ft, _ in T.fields_of(at) if isinstance(ft, ast.TypeVarbit))
             if len(e.args) == 1 and nvar:
                 raise self.error(
-                    arg, f"'{expr_str(arg)}': a header with varbit fields needs the two-argument extract"
+                    arg,
+                    f"'{expr_str(arg)}': a header with varbit fields needs the two-argument extract",
                 )
             if len(e.args) == 2:
                 if nvar == 0:
-                    raise self.error(arg, f"'{expr_str(arg)}': the argument should contain a varbit field")
+                    raise self.error(
+                        arg, f"'{expr_str(arg)}': the argument should contain a varbit field"
+                    )
                 if nvar > 1:
-                    raise self.error(arg, f"'{expr_str(arg)}': a header can have at most one varbit field")
+                    raise self.error(
+                        arg, f"'{expr_str(arg)}': a header can have at most one varbit field"
+                    )
         elif ext == "packet_in" and name == "lookahead":
             if len(e.type_args) != 1:
                 return
             ta = e.type_args[0]
             if isinstance(ta, ast.TypeVoid):
                 raise self.error(e, "illegal type argument void for 'lookahead'")
-            if _has_varbit(ta):
-                raise self.error(e, f"the type argument of 'lookahead' must have a fixed width, not {type_str(ta)}")
+            if T.has_varbit(ta):
+                raise self.error(
+                    e,
+                    f"the type argument of 'lookahead' must have a fixed width, not {type_str(ta)}",
+                )
         elif ext == "packet_out" and name == "emit" and e.args:
             arg = e.args[0].expr
             if not self._emittable(arg.type):
@@ -682,9 +579,7 @@ class CallChecker(_Base):
         e.type = T.named(res) if res is not None else ast.TypeDontCare()
         return e
 
-    def _container_apply(
-        self, e: ast.Call, f: ast.Member, bt: ast.Type, d: ast.Node
-    ) -> ast.Expr:
+    def _container_apply(self, e: ast.Call, f: ast.Member, bt: ast.Type, d: ast.Node) -> ast.Expr:
         is_parser = isinstance(d, (ast.ParserDecl, ast.ParserTypeDecl))
         if self.action is not None:
             raise self.error(e, "apply cannot be called from actions")
@@ -698,317 +593,11 @@ class CallChecker(_Base):
         f.type = T.named(d, "apply")
         subst = T.struct_subst(bt)
         return self.generic_call(
-            e, d, d.params, [], None, subst, f"'{expr_str(f.expr)}.apply'"  # type: ignore
+            e,
+            d,
+            d.params,
+            [],
+            None,
+            subst,
+            f"'{expr_str(f.expr)}.apply'",  # type: ignore
         )
-
-    # ----------------------------------------------------------------------------------------
-    # Construction
-
-    def ex_ConstructorCall(self, e: ast.ConstructorCall) -> ast.Expr:
-        self.at(e)
-        if self.action is not None:
-            raise self.error(e, "constructor calls are not allowed in actions")
-        ct = self.ctype(e.ctype, generic_ok=True, dontcare_ok=True)
-        e.type = self.construct(e, ct, e.args, None)
-        return e
-
-    def construct(
-        self,
-        where: ast.Node,
-        ct: ast.Type,
-        args: list[ast.Argument],
-        inst: ast.Instantiation | None,
-    ) -> ast.Type:
-        """Check constructor arguments for type ``ct``; returns the constructed type."""
-        d = T.type_decl(ct)
-        if isinstance(d, (ast.ParserDecl, ast.ControlDecl, ast.PackageTypeDecl)):
-            d = self._container_overload(d, args, where)
-            if isinstance(ct, ast.TypeSpecialized):
-                ct = ast.TypeSpecialized(base=T.named(d), args=ct.args)
-            else:
-                ct = T.named(d)
-        with self.ctx(in_ctor_args=True):
-            if isinstance(d, ast.ExternDecl):
-                return self._construct_extern(where, ct, d, args, inst)
-            if isinstance(d, (ast.ParserDecl, ast.ControlDecl)):
-                self._ctor_args(where, d.ctor_params, args, {}, {}, f"'{d.name}'")
-                return ct
-            if isinstance(d, ast.PackageTypeDecl):
-                b: Binding = {}
-                fixed = dict(T.struct_subst(ct))
-                if not isinstance(ct, ast.TypeSpecialized):
-                    b = {tp: None for tp in d.type_params}
-                if isinstance(ct, ast.TypeSpecialized):
-                    b = {tp: None for tp, a in zip(d.type_params, ct.args) if _unknown(a)}
-                    fixed = {k: v for k, v in fixed.items() if not _unknown(v)}
-                self._ctor_args(where, d.params, args, fixed, b, f"package '{d.name}'")
-                if b:
-                    final = dict(fixed)
-                    final.update(self._bound(b))
-                    explicit = isinstance(ct, ast.TypeSpecialized)
-                    for tp in d.type_params:
-                        bt = final.get(tp)
-                        if bt is None or (isinstance(bt, ast.TypeName) and bt.decl is tp):
-                            if explicit or self._only_optional(tp, d.params, args):
-                                final[tp] = ast.TypeDontCare()
-                                continue
-                            raise self.error(
-                                where,
-                                f"could not infer type parameter '{tp.name}' of package {d.name}",
-                            )
-                    return ast.TypeSpecialized(
-                        base=T.named(d), args=[final[tp] for tp in d.type_params]
-                    )
-                return ct
-        raise self.error(where, f"cannot instantiate objects of type {T.describe_type(ct)}")
-
-    def _container_overload(
-        self, d: ast.Node, args: list[ast.Argument], where: ast.Node
-    ) -> ast.Node:
-        cands = [x for x in self.scope.lookup(d.name) if type(x) is type(d)]  # type: ignore
-        if len(cands) <= 1:
-            return d
-
-        class _P:
-            def __init__(self, n: ast.Node):
-                self.n = n
-                self.params = (
-                    n.ctor_params if isinstance(n, (ast.ParserDecl, ast.ControlDecl)) else n.params  # type: ignore
-                )
-
-        pick = self.select_overload([_P(c) for c in cands], args, where, d.name)  # type: ignore
-        return pick.n  # type: ignore[attr-defined]
-
-    def _only_optional(
-        self, tp: ast.Node, params: list[ast.Parameter], args: list[ast.Argument]
-    ) -> bool:
-        """True when type variable ``tp`` only occurs in optional parameters left out."""
-        given = {a.name for a in args if a.name} | {
-            p.name for p, a in zip(params, args) if not a.name
-        }
-        for p in params:
-            if tp in T.type_vars_in(self.ptype(p)) or (
-                isinstance(T.type_decl(self.ptype(p)), (ast.ParserTypeDecl, ast.ControlTypeDecl,
-                                                        ast.PackageTypeDecl))
-                and any(tp in T.type_vars_in(x) for x in getattr(self.ptype(p), "args", []))
-            ):
-                if p.name in given or not _is_optional(p):
-                    return False
-        return True
-
-    def _construct_extern(
-        self,
-        where: ast.Node,
-        ct: ast.Type,
-        d: ast.ExternDecl,
-        args: list[ast.Argument],
-        inst: ast.Instantiation | None,
-    ) -> ast.Type:
-        ctors = [m for m in d.methods if m.name == d.name and m.rtype is None]
-        if not ctors:
-            raise self.error(where, f"extern {d.name} has no constructor")
-        m = self.select_overload(ctors, args, where, d.name)
-        assert isinstance(m, ast.MethodDecl)
-        if inst is None and any(x.abstract for x in d.methods):
-            raise self.error(where, f"an instance of {d.name} must implement its abstract methods")
-        fixed = dict(T.struct_subst(ct))
-        b: Binding = {}
-        if not isinstance(ct, ast.TypeSpecialized) and d.type_params:
-            b = {tp: None for tp in d.type_params}
-        self._ctor_args(where, m.params, args, fixed, b, f"constructor of {d.name}")
-        if b:
-            final = self._bound(b)
-            for tp in d.type_params:
-                bt = final.get(tp)
-                if bt is None:
-                    raise self.error(
-                        where, f"could not infer type parameter '{tp.name}' of extern {d.name}"
-                    )
-                if _has_infint(bt):
-                    raise self.error(
-                        where,
-                        f"could not infer a width for type parameter '{tp.name}' of extern {d.name}",
-                    )
-            return ast.TypeSpecialized(base=T.named(d), args=[final[tp] for tp in d.type_params])
-        return ct
-
-    def _ctor_args(
-        self,
-        where: ast.Node,
-        params: list[ast.Parameter],
-        args: list[ast.Argument],
-        fixed: dict[ast.Node, ast.Type],
-        b: Binding,
-        name: str,
-    ) -> None:
-        pairs = self.bind(params, args, where, name)
-        for _p, a in pairs:
-            if a is None:
-                continue
-            self.at(a)
-            a.expr = self.expr(a.expr)
-        for p, a in pairs:
-            if a is None:
-                if b and p.default is not None and p.default.type is not None:
-                    self.unify(T.substitute(self.ptype(p), fixed), p.default.type, b)
-                continue
-            pt = T.substitute(self.ptype(p), fixed)
-            if T.type_vars_in(pt) & set(b) or isinstance(
-                T.type_decl(pt), (ast.ParserTypeDecl, ast.ControlTypeDecl, ast.PackageTypeDecl)
-            ):
-                if not self.unify(pt, a.expr.type, b):
-                    raise self.error(
-                        a,
-                        f"argument '{expr_str(a.expr)}' of type {T.describe_type(a.expr.type)}"
-                        f" does not match parameter '{p.name}' of type"
-                        f" {T.describe_type(T.substitute(pt, self._bound(b)))} of {name}",
-                    )
-        final = self._bound(b)
-        for p, a in pairs:
-            if a is None:
-                continue
-            pt = T.substitute(T.substitute(self.ptype(p), fixed), final)
-            pd = T.type_decl(pt)
-            if isinstance(pd, (ast.ParserTypeDecl, ast.ControlTypeDecl, ast.PackageTypeDecl)):
-                ad = T.type_decl(a.expr.type)
-                if isinstance(pd, ast.PackageTypeDecl):
-                    if not (isinstance(ad, ast.PackageTypeDecl) and ad is pd):
-                        raise self.error(
-                            a, f"argument '{expr_str(a.expr)}' is not a package {pd.name}"
-                        )
-                continue
-            self.check_argument(p, a, pt, name)
-            self.require_known(a.expr, f"argument '{p.name}' of {name}")
-
-    def decl_Instantiation(self, d: ast.Instantiation) -> None:
-        """``T(args) name;`` (with abstract method implementations when ``initializer``)."""
-        try:
-            if self.action is not None or self.function is not None:
-                raise self.error(d, "instantiations cannot be in actions or functions")
-            if self.in_apply_block or self.in_state:
-                raise self.error(
-                    d, "instantiations cannot be in a control's apply block or a parser state"
-                )
-            it = d.itype
-            arr: ast.TypeStack | None = None
-            if isinstance(it, ast.TypeStack):
-                arr = it
-                it = it.elem
-            ct = self.ctype(it, generic_ok=True, dontcare_ok=True)
-            td = T.type_decl(ct)
-            top = self.scope is self.global_scope
-            if isinstance(td, (ast.ParserDecl, ast.ControlDecl)) and top:
-                raise self.error(d, f"{T.describe_type(ct)} cannot be instantiated at the top level")
-            if isinstance(td, ast.ParserDecl) and self.control is not None:
-                raise self.error(d, "a parser cannot be instantiated in a control")
-            if isinstance(td, ast.ControlDecl) and self.parser is not None:
-                raise self.error(d, "a control cannot be instantiated in a parser")
-            if d.initializer is not None and not isinstance(td, ast.ExternDecl):
-                raise self.error(d, "initializers are only allowed for extern instances")
-            t = self.construct(d, ct, d.args, d)
-            if arr is not None:
-                if not isinstance(td, ast.ExternDecl):
-                    raise self.error(d, f"cannot create arrays of {T.describe_type(ct)}")
-                size = self.const_int(arr.size_expr, "array size") if arr.size_expr else arr.size
-                arr.size = size
-                t = ast.TypeStack(elem=t, size_expr=None, size=size)
-            self.dtype[d] = t
-            if isinstance(td, ast.ExternDecl):
-                self.abstract_methods(d, t if arr is None else arr_elem(t), td)
-        finally:
-            self.dtype.setdefault(d, ast.TypeDontCare())
-            self.declare(d.name, d)
-
-    def abstract_methods(self, d: ast.Instantiation, t: ast.Type, ext: ast.ExternDecl) -> None:
-        """Check the abstract method implementations of an extern instance."""
-        virt = {m.name: m for m in ext.methods if m.abstract}
-        if not virt and d.initializer is None:
-            return
-        if not virt:
-            raise self.error(d, f"extern {ext.name} has no abstract methods to implement")
-        if d.initializer is None:
-            raise self.error(d, f"instance '{d.name}' must implement the abstract methods of {ext.name}")
-        subst = T.struct_subst(t)
-        self.dtype[d] = t
-        done: set[str] = set()
-        with self.ctx(instance=d):
-            for item in d.initializer:
-                self.at(item)
-                if isinstance(item, ast.Instantiation):
-                    self.guarded(self.decl, item)
-                    continue
-                if not isinstance(item, ast.FunctionDecl):
-                    self.report(self.error(item, "only abstract method implementations are allowed here"))
-                    continue
-                m = virt.get(item.name)
-                if m is None:
-                    self.report(self.error(item, f"'{item.name}' is not an abstract method of {ext.name}"))
-                    continue
-                if item.type_params:
-                    self.report(self.error(item, "abstract method implementations cannot be generic"))
-                    continue
-                done.add(item.name)
-                self.guarded(self._impl, item, m, subst)
-        for name, m in virt.items():
-            if name not in done and ast.annotation(m, "optional") is None:
-                self.report(
-                    self.error(d, f"abstract method '{name}' of {ext.name} is not implemented")
-                )
-
-    def _impl(self, f: ast.FunctionDecl, m: ast.MethodDecl, subst: dict[ast.Node, ast.Type]) -> None:
-        with self.new_scope("function", f):
-            rt = self.guarded(self.ctype, f.rtype) or ast.TypeDontCare()
-            types_ = self.check_params(f.params, "method_impl", self.scope)
-            want_rt = T.substitute(self.canon(m.rtype), subst) if m.rtype else ast.TypeVoid()
-            ok = len(types_) <= len(m.params) and (_unknown(rt) or T.type_eq(rt, want_rt))
-            ok = ok and all(_is_optional(mp) for mp in m.params[len(types_):])
-            if ok:
-                for p, mp, t in zip(f.params, m.params, types_):
-                    if p.direction != mp.direction or not (
-                        _unknown(t) or T.type_eq(t, T.substitute(self.ptype(mp), subst))
-                    ):
-                        ok = False
-            if not ok:
-                raise self.error(
-                    f, f"'{f.name}' does not match the signature of abstract method '{m.name}'"
-                )
-            with self.ctx(
-                function=f,
-                function_rtype=rt,
-                action=None,
-                table=None,
-                loop_depth=0,
-                in_state=False,
-                in_apply_block=False,
-                parser=None,
-            ):
-                self.block(f.body, new_scope=True)
-            if not isinstance(rt, (ast.TypeVoid, ast.TypeDontCare)) and not self.always_returns(
-                f.body
-            ):
-                self.report(self.error(f, f"'{f.name}' does not return a value on all paths"))
-
-
-def arr_elem(t: ast.Type) -> ast.Type:
-    """Element type of an array of instances."""
-    return t.elem if isinstance(t, ast.TypeStack) else t
-
-
-def _has_varbit(t: ast.Type) -> bool:
-    if isinstance(t, (ast.TypeVarbit,)) or T.is_header_union(t):
-        return True
-    if isinstance(t, ast.TypeStack):
-        return _has_varbit(t.elem)
-    if isinstance(t, ast.TypeTuple):
-        return any(_has_varbit(a) for a in t.args)
-    if T.is_struct_like(t):
-        return any(isinstance(ft, ast.TypeVarbit) for _, ft, _ in T.fields_of(t))
-    return False
-
-
-def _has_infint(t: ast.Type) -> bool:
-    if isinstance(t, ast.TypeInfInt):
-        return True
-    if isinstance(t, ast.TypeTuple):
-        return any(_has_infint(a) for a in t.args)
-    return False

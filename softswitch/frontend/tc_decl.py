@@ -80,7 +80,9 @@ class DeclChecker(_Base):
             if d.newtype:
                 base = T.strip_newtype(t)
                 if not isinstance(base, (ast.TypeBits, ast.TypeBool)):
-                    raise self.error(d, f"'type' can only be applied to base types, not {type_str(t)}")
+                    raise self.error(
+                        d, f"'type' can only be applied to base types, not {type_str(t)}"
+                    )
                 self.dtype[d] = t
             else:
                 self.dtype[d] = t
@@ -96,7 +98,9 @@ class DeclChecker(_Base):
                 for f in d.fields:
                     self.at(f)
                     if f.name in seen:
-                        self.report(self.error(f, f"duplicate field '{f.name}' in {d.flavor} {d.name}"))
+                        self.report(
+                            self.error(f, f"duplicate field '{f.name}' in {d.flavor} {d.name}")
+                        )
                     seen[f.name] = f
                     if f.name == "_":
                         self.report(self.error(f, "'_' is not a valid field name"))
@@ -167,9 +171,7 @@ class DeclChecker(_Base):
             seen.add(m.name)
             if ut is None:
                 if m.value is not None:
-                    self.report(
-                        self.error(m, f"members of enum {d.name} cannot have values")
-                    )
+                    self.report(self.error(m, f"members of enum {d.name} cannot have values"))
                 continue
             if m.value is None:
                 self.report(self.error(m, f"member '{m.name}' of enum {d.name} needs a value"))
@@ -279,7 +281,9 @@ class DeclChecker(_Base):
             if optional:
                 raise self.error(p, f"optional parameter '{p.name}' cannot have a default value")
             if p.direction in ("out", "inout"):
-                raise self.error(p, f"{p.direction} parameter '{p.name}' cannot have a default value")
+                raise self.error(
+                    p, f"{p.direction} parameter '{p.name}' cannot have a default value"
+                )
             p.default = self.expr(p.default)
             p.default = self.coerce(p.default, t, f"default value of '{p.name}'")
             self.require_known(p.default, f"the default value of '{p.name}'")
@@ -310,9 +314,9 @@ class DeclChecker(_Base):
             by_name: dict[str, list[ast.MethodDecl]] = {}
             for m in d.methods:
                 for other in by_name.get(m.name, []):
-                    if len(other.params) == len(m.params) and {
-                        p.name for p in other.params
-                    } == {p.name for p in m.params}:
+                    if len(other.params) == len(m.params) and {p.name for p in other.params} == {
+                        p.name for p in m.params
+                    }:
                         self.report(
                             self.error(
                                 m,
@@ -411,9 +415,7 @@ class DeclChecker(_Base):
         finally:
             self.declare(d.name, d)
 
-    def _container_params(
-        self, d: ast.ParserDecl | ast.ControlDecl
-    ) -> None:
+    def _container_params(self, d: ast.ParserDecl | ast.ControlDecl) -> None:
         self.declare_type_params(d.type_params)
         self.check_params(d.params, "apply", self.scope)
         apply_names = {p.name for p in d.params} | {p.name for p in d.type_params}
@@ -430,20 +432,27 @@ class DeclChecker(_Base):
         try:
             with self.new_scope("parser", d):
                 self._container_params(d)
-                with self.ctx(
-                    parser=d,
-                    control=None,
-                    action=None,
-                    function=None,
-                    function_rtype=None,
-                    table=None,
-                    instance=None,
-                    in_apply_block=False,
-                ), self.new_scope("parser locals", d):
+                with (
+                    self.ctx(
+                        parser=d,
+                        control=None,
+                        action=None,
+                        function=None,
+                        function_rtype=None,
+                        table=None,
+                        instance=None,
+                        in_apply_block=False,
+                    ),
+                    self.new_scope("parser locals", d),
+                ):
                     for loc in d.locals:
                         self.at(loc)
                         if isinstance(loc, (ast.ActionDecl, ast.TableDecl, ast.FunctionDecl)):
-                            self.report(self.error(loc, f"{loc.kind[:-4].lower()}s cannot be declared in a parser"))
+                            self.report(
+                                self.error(
+                                    loc, f"{loc.kind[:-4].lower()}s cannot be declared in a parser"
+                                )
+                            )
                             continue
                         self.guarded(self.decl, loc)
                     self.parser_states(d)
@@ -523,21 +532,26 @@ class DeclChecker(_Base):
         try:
             with self.new_scope("control", d):
                 self._container_params(d)
-                with self.ctx(
-                    control=d,
-                    parser=None,
-                    action=None,
-                    function=None,
-                    function_rtype=None,
-                    table=None,
-                    instance=None,
-                    in_apply_block=False,
-                    in_state=False,
-                ), self.new_scope("control locals", d):
+                with (
+                    self.ctx(
+                        control=d,
+                        parser=None,
+                        action=None,
+                        function=None,
+                        function_rtype=None,
+                        table=None,
+                        instance=None,
+                        in_apply_block=False,
+                        in_state=False,
+                    ),
+                    self.new_scope("control locals", d),
+                ):
                     for loc in d.locals:
                         self.at(loc)
                         if isinstance(loc, ast.ValueSetDecl):
-                            self.report(self.error(loc, "value sets can only be declared in parsers"))
+                            self.report(
+                                self.error(loc, "value sets can only be declared in parsers")
+                            )
                             continue
                         self.guarded(self.decl, loc)
                     with self.ctx(in_apply_block=True):
@@ -550,9 +564,11 @@ class DeclChecker(_Base):
             t = self.ctype(d.elem)
             self.dtype[d] = t
             base = T.strip_newtype(t)
-            ok = isinstance(base, (ast.TypeBits, ast.TypeBool, ast.TypeTuple)) or T.is_enum(
-                base
-            ) or T.is_struct(base)
+            ok = (
+                isinstance(base, (ast.TypeBits, ast.TypeBool, ast.TypeTuple))
+                or T.is_enum(base)
+                or T.is_struct(base)
+            )
             if not ok:
                 raise self.error(d.elem, f"illegal element type {type_str(t)} for a value_set")
             d.size = self.expr(d.size)
@@ -560,4 +576,3 @@ class DeclChecker(_Base):
         finally:
             self.dtype.setdefault(d, ast.TypeDontCare())
             self.declare(d.name, d)
-

@@ -35,6 +35,7 @@ inside the checker is turned into a located ``internal error`` rather than a tra
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -45,9 +46,13 @@ from .constfold import NotConstant, const_value, expr_str, is_constant, try_cons
 from .errors import CompileError, CompileErrors, Loc
 from .scope import BUILTIN_METHODS, STACK_PROPERTIES, Scope, is_builtin
 from .tc_call import CallChecker
+from .tc_construct import ConstructChecker
+from .tc_convert import ConvertChecker
 from .tc_decl import DeclChecker
 from .tc_expr import ExprChecker
 from .tc_stmt import StmtChecker
+from .tc_table import TableChecker
+from .tc_unify import UnifyChecker
 from .types import (
     field_of,
     fields_of,
@@ -89,18 +94,24 @@ def check_program(prog: ast.Program) -> ast.Program:
     Raises :class:`~.errors.CompileErrors` listing every error found (each located).
     """
     checker = Checker()
+    old_limit = sys.getrecursionlimit()
+    if old_limit < _RECURSION_LIMIT:
+        sys.setrecursionlimit(_RECURSION_LIMIT)
     try:
         checker.check(prog)
-    except (CompileError, CompileErrors):
-        raise
+    except (CompileError, CompileErrors) as err:
+        checker.report(err)
+    except _Abort:
+        pass
     except RecursionError:
         loc = checker.current_loc()
         checker.errors.append(CompileError(loc, "internal error: program nested too deeply"))
     except Exception as exc:  # noqa: BLE001 - turned into a located diagnostic
         loc = checker.current_loc()
-        checker.errors.append(
-            CompileError(loc, f"internal error: {type(exc).__name__}: {exc}")
-        )
+        checker.errors.append(CompileError(loc, f"internal error: {type(exc).__name__}: {exc}"))
+    finally:
+        if old_limit < _RECURSION_LIMIT:
+            sys.setrecursionlimit(old_limit)
     if checker.errors:
         raise CompileErrors(checker.errors)
     return prog
@@ -200,6 +211,9 @@ def apply_result_fields(table: ast.TableDecl) -> ast.StructDecl | None:
     return table.__dict__.get("_sluice_apply_result")
 
 
+# Deeply nested expressions (long ``a ++ b ++ ...`` chains) recurse once per level.
+_RECURSION_LIMIT = 20000
+
 # p4c keeps widths in a C int; wider types are refused.
 _MAX_WIDTH = (1 << 31) - 1
 
@@ -208,27 +222,16 @@ class _Abort(Exception):
     """Internal: abandon the current construct after its error has been reported."""
 
 
-_CONTEXT_ATTRS = (
-    "parser",
-    "control",
-    "action",
-    "function",
-    "function_rtype",
-    "table",
-    "table_prop",
-    "instance",
-    "loop_depth",
-    "in_select",
-    "in_state",
-    "states",
-    "in_apply_block",
-    "in_ctor_args",
-    "in_switch_expr",
-    "in_size_query",
-)
-
-
-class Checker(DeclChecker, ExprChecker, CallChecker, StmtChecker):
+class Checker(
+    DeclChecker,
+    ExprChecker,
+    ConvertChecker,
+    CallChecker,
+    UnifyChecker,
+    ConstructChecker,
+    StmtChecker,
+    TableChecker,
+):
     """The state of one checking run; see :func:`check_program`."""
 
     def __init__(self) -> None:
@@ -349,8 +352,12 @@ class Checker(DeclChecker, ExprChecker, CallChecker, StmtChecker):
             and s.kind in ("block", "state", "for")
         ):
             outer = s.parent.lookup(name)
-            if outer and isinstance(outer[0], ast.Parameter) and not isinstance(
-                decl, (ast.ActionDecl, ast.FunctionDecl, ast.TableDecl, ast.ParserState)
+            if (
+                outer
+                and isinstance(outer[0], ast.Parameter)
+                and not isinstance(
+                    decl, (ast.ActionDecl, ast.FunctionDecl, ast.TableDecl, ast.ParserState)
+                )
             ):
                 self.report(
                     self.error(decl, f"declaration of '{name}' shadows a parameter '{name}'")
@@ -498,9 +505,7 @@ class Checker(DeclChecker, ExprChecker, CallChecker, StmtChecker):
                         ast.PackageTypeDecl,
                     ),
                 ):
-                    raise self.error(
-                        a, f"{T.describe_type(ca)} cannot be used as a type argument"
-                    )
+                    raise self.error(a, f"{T.describe_type(ca)} cannot be used as a type argument")
                 args.append(ca)
             spec = ast.TypeSpecialized(base=T.named(d), args=args)
             if isinstance(d, ast.StructDecl):
@@ -599,7 +604,11 @@ class Checker(DeclChecker, ExprChecker, CallChecker, StmtChecker):
             if t is None or isinstance(t, ast.TypeDontCare):
                 return
             if not isinstance(T.type_decl(t), ast.PackageTypeDecl):
-                self.report(self.error(d, f"main must be an instance of a package, not of {T.describe_type(t)}"))
+                self.report(
+                    self.error(
+                        d, f"main must be an instance of a package, not of {T.describe_type(t)}"
+                    )
+                )
             return
         if isinstance(d, ast.ExternDecl):
             self.report(self.error(d, "main must be a package instance"))
@@ -752,11 +761,16 @@ class Checker(DeclChecker, ExprChecker, CallChecker, StmtChecker):
             return self.compile_time_known(e.expr)
         if isinstance(e, ast.Call):
             f = e.func
-            if isinstance(f, ast.Member) and is_builtin(f.decl) and f.name in (
-                "minSizeInBits",
-                "minSizeInBytes",
-                "maxSizeInBits",
-                "maxSizeInBytes",
+            if (
+                isinstance(f, ast.Member)
+                and is_builtin(f.decl)
+                and f.name
+                in (
+                    "minSizeInBits",
+                    "minSizeInBytes",
+                    "maxSizeInBits",
+                    "maxSizeInBytes",
+                )
             ):
                 return True
             d = getattr(f, "decl", None)

@@ -15,8 +15,9 @@ nodes as type syntax but normalised:
 * ``TypeSpecialized(base=TypeName(..., decl=D), args=[canonical...])`` for generic instances;
 * ``TypeStack(elem, size=N)``, ``TypeTuple(args)``, ``TypeList(elem)``.
 
-Canonical nodes are always fresh objects (never the declaration's own syntax), so walking an
-expression's ``type`` never reaches declaration-side width expressions.
+Canonical nodes are never the declaration's own syntax, so walking an expression's ``type`` never
+reaches declaration-side width expressions. They may be shared between expressions (every use of
+a variable carries the same type object): treat them as immutable.
 
 :func:`resolve_type` turns checked type *syntax* (a field's ``ftype``, a parameter's ``ptype``)
 into the canonical form, so consumers can ask :func:`width_of`, :func:`fields_of`, ... about
@@ -311,7 +312,8 @@ def type_eq(a: ast.Type | None, b: ast.Type | None) -> bool:
         return a.size == b.size and type_eq(a.elem, b.elem)  # type: ignore[union-attr]
     if isinstance(a, ast.TypeTuple):
         return len(a.args) == len(b.args) and all(  # type: ignore[union-attr]
-            type_eq(x, y) for x, y in zip(a.args, b.args)  # type: ignore[union-attr]
+            type_eq(x, y)
+            for x, y in zip(a.args, b.args)  # type: ignore[union-attr]
         )
     if isinstance(a, ast.TypeList):
         return type_eq(a.elem, b.elem)  # type: ignore[union-attr]
@@ -433,3 +435,25 @@ def is_fixed_width(t: ast.Type) -> bool:
         return _size(resolve_type(t), True) == _size(resolve_type(t), False)
     except NoWidth:
         return False
+
+
+def has_varbit(t: ast.Type) -> bool:
+    """True when a value of ``t`` has no fixed width (varbit fields, header unions)."""
+    if isinstance(t, (ast.TypeVarbit,)) or is_header_union(t):
+        return True
+    if isinstance(t, ast.TypeStack):
+        return has_varbit(t.elem)
+    if isinstance(t, ast.TypeTuple):
+        return any(has_varbit(a) for a in t.args)
+    if is_struct_like(t):
+        return any(isinstance(ft, ast.TypeVarbit) for _, ft, _ in fields_of(t))
+    return False
+
+
+def contains_infint(t: ast.Type) -> bool:
+    """True when ``t`` is or contains the unsized ``int``."""
+    if isinstance(t, ast.TypeInfInt):
+        return True
+    if isinstance(t, ast.TypeTuple):
+        return any(contains_infint(a) for a in t.args)
+    return False
