@@ -43,7 +43,7 @@ from .elaborate import (
     elaborate,
     live_walk,
 )
-from .errors import CompileError, CompileErrors
+from .errors import CompileError, CompileErrors, Loc
 from .p4info_annotations import (
     add_annotations,
     add_documentation,
@@ -96,6 +96,7 @@ class _Gen:
         self.serialized_externs: set[int] = set()
         self.digest_names: dict[int, str] = {}
         self.profile_tables: dict[str, set[str]] = {}
+        self.name_locs: dict[str, list[Loc]] = {}
         self.errors: list[CompileError] = []
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -171,6 +172,12 @@ class _Gen:
 
     def collect(self, elab: Elaboration) -> None:
         sym = self.symbols
+        # Where each control-plane name was declared, so duplicate-name errors can be located.
+        for inst in elab.walk_blocks():
+            node = getattr(inst, "decl", None) or getattr(inst, "node", None)
+            name = getattr(inst, "cp_name", None)
+            if name and node is not None and node.loc is not None:
+                self.name_locs.setdefault(name, []).append(node.loc)
         for inst in elab.walk_blocks():
             if isinstance(inst, BlockInstance) and inst.inst_name is None:
                 if inst.is_control:
@@ -256,9 +263,11 @@ class _Gen:
             for item in getattr(self.p4info, field_name):
                 name = item.preamble.name
                 if name in seen:
+                    locs = self.name_locs.get(name, [])
+                    loc = locs[1] if len(locs) > 1 else (locs[0] if locs else None)
                     errors.append(
-                        CompileError(None, f"Name '{name}' is used for multiple {what} objects "
-                                           "in the P4Info message")
+                        CompileError(loc, f"Name '{name}' is used for multiple {what} objects "
+                                          "in the P4Info message")
                     )
                 seen.add(name)
         if errors:

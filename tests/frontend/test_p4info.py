@@ -747,3 +747,25 @@ control Ig(inout headers_t hdr, inout meta_t meta, inout standard_metadata_t sm)
         ("Ig.small.r", 16),
         ("Ig.big.r", 32),
     ]
+
+
+def test_two_tables_with_one_control_plane_name_is_a_located_error():
+    from softswitch.frontend.errors import CompileErrors
+
+    src = program(
+        """
+control Ig(inout headers_t hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    action a() { }
+    @name("shared") table t1 { actions = { a; } }
+    @name("shared") table t2 { actions = { a; } }
+    apply { t1.apply(); t2.apply(); }
+}
+"""
+    )
+    with pytest.raises(CompileErrors) as info:
+        p4info(src)
+    err = info.value.errors[0]
+    assert "used for multiple table objects" in err.message
+    assert err.loc is not None
+    line = src.splitlines()[err.loc.line - 1]
+    assert "t2" in line
