@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     _add_compile(sub)
+    from .stf.cli import add_stf_command
+
+    add_stf_command(sub)
     return parser
 
 
