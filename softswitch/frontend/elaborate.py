@@ -914,8 +914,9 @@ class Elaborator:
             )
             if isinstance(ext, ExternInstance):
                 ext.in_place = True
-                # p4c names an in-place extern by the property's @name only, not hierarchically.
-                ext.cp_name = _strip_dot(name) if name else ""
+                # p4c names an in-place extern by the property's control-plane name, not
+                # hierarchically: its @name, or else the property's own name.
+                ext.cp_name = _strip_dot(name) if name else p.name
                 ext.name = name or p.name
                 return ext
             return None

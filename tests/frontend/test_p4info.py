@@ -769,3 +769,25 @@ control Ig(inout headers_t hdr, inout meta_t meta, inout standard_metadata_t sm)
     assert err.loc is not None
     line = src.splitlines()[err.loc.line - 1]
     assert "t2" in line
+
+
+def test_unnamed_in_place_action_profile_takes_the_property_name():
+    src = program(
+        """
+control Ig(inout headers_t hdr, inout meta_t meta, inout standard_metadata_t sm) {
+    action fwd(bit<9> p) { sm.egress_spec = p; }
+    table t {
+        key = { hdr.ethernet.dstAddr : exact; }
+        actions = { fwd; NoAction; }
+        implementation = action_profile(4);
+    }
+    apply { t.apply(); }
+}
+"""
+    )
+    info = p4info(src)
+    prof = by_name(info.action_profiles, "implementation")
+    assert prof.size == 4
+    assert prof.preamble.id >> 24 == ids.ACTION_PROFILE
+    assert info.tables[0].implementation_id == prof.preamble.id
+    assert list(prof.table_ids) == [info.tables[0].preamble.id]
