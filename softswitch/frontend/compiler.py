@@ -19,6 +19,11 @@ from . import ast
 from .errors import CompileError
 
 DEVICE_CONFIG_FORMAT = "sluice-device-config"
+
+# Predefined for every program, as p4c-bm2-ss predefines __TARGET_BMV2__: code that only the
+# embedded target supports (the queue pause extern of <sluice.p4>) sits under
+# ``#ifdef __TARGET_SLUICE__`` so the same program still compiles with p4c.
+TARGET_DEFINES: dict[str, str | None] = {"__TARGET_SLUICE__": "1"}
 DEVICE_CONFIG_VERSION = 1
 
 
@@ -69,7 +74,7 @@ def compile_file(
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    text = preprocess_file(path, list(include_dirs), defines or {})
+    text = preprocess_file(path, list(include_dirs), {**TARGET_DEFINES, **(defines or {})})
     t1 = time.perf_counter()
     timings["preprocess"] = t1 - t0
     return _compile_preprocessed(path, text, timings, p4info=p4info)
@@ -90,7 +95,7 @@ def compile_text(
     register_source(filename, text)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    pre = preprocess_text(text, filename, list(include_dirs), defines or {})
+    pre = preprocess_text(text, filename, list(include_dirs), {**TARGET_DEFINES, **(defines or {})})
     timings["preprocess"] = time.perf_counter() - t0
     return _compile_preprocessed(filename, pre, timings, p4info=p4info)
 
@@ -108,11 +113,20 @@ def _compile_preprocessed(
     program = check_program(program)
     t2 = time.perf_counter()
     timings["check"] = t2 - t1
+    # What p4c's mid end and BMv2 back end refuse (the target ``sluice compile`` emulates).
+    from .elaborate import elaborate
+    from .target_checks import check_target
+
+    elab = elaborate(program)
+    check_target(program, elab)
+    t3 = time.perf_counter()
+    timings["target"] = t3 - t2
+    t2 = t3
     result = CompileResult(source=source, program=program, timings=timings)
     if p4info:
         from .p4info import build_p4info
 
-        result.p4info = build_p4info(program)
+        result.p4info = build_p4info(program, elab)
         timings["p4info"] = time.perf_counter() - t2
     return result
 
