@@ -1,0 +1,1 @@
+"""Tests of the P4Runtime entity translation and packet I/O."""
