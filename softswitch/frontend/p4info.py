@@ -170,7 +170,35 @@ class _Gen:
 
     # ---- pass 1: symbols -------------------------------------------------------------------
 
+    def check_action_names(self, elab: Elaboration) -> None:
+        """p4c's DuplicateActionControlPlaneNameCheck: two different action declarations whose
+        control-plane names (``@name``, made absolute by the enclosing control) coincide."""
+        first: dict[str, ast.ActionDecl] = {}
+        clashes: list[tuple[ast.ActionDecl, ast.ActionDecl, str]] = []
+        for inst in elab.walk_blocks():
+            if not (isinstance(inst, BlockInstance) and inst.inst_name is None and inst.is_control):
+                continue
+            for act, _keep in self.control_actions(inst):
+                other = first.setdefault(act.cp_name, act.decl)
+                if other is not act.decl and all(c[1] is not act.decl for c in clashes):
+                    clashes.append((other, act.decl, act.cp_name))
+
+        def pos(d: ast.ActionDecl) -> tuple[str, int, int]:
+            loc = d.loc
+            return (loc.file, loc.line, loc.col) if loc is not None else ("", 0, 0)
+
+        for a, b, name in clashes:
+            earlier, later = (a, b) if pos(a) <= pos(b) else (b, a)
+            where = f" (also the name of action {earlier.name} at {earlier.loc})" if earlier.loc else ""
+            self.errors.append(CompileError(
+                later.loc,
+                f"{later.name}: conflicting control plane name: {name}{where}",
+            ))
+        if self.errors:
+            raise CompileErrors(self.errors)
+
     def collect(self, elab: Elaboration) -> None:
+        self.check_action_names(elab)
         sym = self.symbols
         # Where each control-plane name was declared, so duplicate-name errors can be located.
         for inst in elab.walk_blocks():

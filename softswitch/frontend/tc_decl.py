@@ -107,6 +107,7 @@ class DeclChecker(_Base):
                     ft = self.guarded(self.ctype, f.ftype)
                     if ft is None:
                         continue
+                    self.check_length_names(f, seen)
                     self.check_annotations(f)
                     if not self._field_type_ok(d.flavor, ft):
                         self.report(
@@ -118,6 +119,33 @@ class DeclChecker(_Base):
                         )
         finally:
             self.declare(d.name, d)
+
+    def check_length_names(self, f: ast.StructField, earlier: dict[str, ast.StructField]) -> None:
+        """Names in a field's ``@length(expr)`` must denote a field declared before it (or a
+        declaration in scope), as p4c resolves them in declaration order."""
+        for a in f.annotations:
+            if a.name != "length" or a.pragma or a.structured or not a.exprs:
+                continue
+            for e in a.exprs:
+                for n in ast.walk(e):
+                    if not isinstance(n, ast.PathExpr):
+                        continue
+                    if not n.global_ and n.name in earlier:
+                        continue
+                    scope = self.global_scope if n.global_ else self.scope
+                    if scope.lookup(n.name):
+                        continue
+                    later = "" if n.global_ else (
+                        " (fields can only be used after their declaration)"
+                        if n.name in self._later_field_names(f) else ""
+                    )
+                    self.report(self.error(n, f"{n.name}: declaration not found{later}"))
+
+    def _later_field_names(self, f: ast.StructField) -> set[str]:
+        d = self.scope.owner
+        fields = getattr(d, "fields", None) or []
+        names = [x.name for x in fields]
+        return set(names[names.index(f.name) + 1:]) if f.name in names else set()
 
     def _field_type_ok(self, flavor: str, t: ast.Type) -> bool:
         t = T.strip_newtype(t)

@@ -315,6 +315,47 @@ class TableChecker(_Base):
             except CompileError as err:
                 self.report(err)
             self.check_annotations(en)
+        if with_prio and needs_priority and not p.const:
+            self._priority_overflow(t, entries)
+
+    def _priority_overflow(self, t: ast.TableDecl, entries: list[ast.Entry]) -> None:
+        """p4c's EntryPriorities: entries without a priority continue from the previous one,
+        ``priority_delta`` (default 1) lower when ``largest_priority_wins`` (the default), higher
+        otherwise; p4c computes this for every entry, the last included, in unsigned 64-bit
+        arithmetic and refuses the table when it leaves that range."""
+        largest = True
+        delta = 1
+        for prop in t.properties:
+            v = prop.value if isinstance(prop.value, ast.Expr) else None
+            if v is None:
+                continue
+            cv = try_const_value(v)
+            if prop.name == "largest_priority_wins" and isinstance(cv, bool):
+                largest = cv
+            elif prop.name == "priority_delta":
+                if not isinstance(cv, int) or isinstance(cv, bool) or not 0 <= cv < 2**32:
+                    return
+                delta = cv
+        current: int | None = None
+        for en in entries:
+            if not isinstance(en, ast.Entry):
+                return
+            if en.priority is not None:
+                cv = try_const_value(en.priority)
+                if not isinstance(cv, int) or isinstance(cv, bool) or not 0 <= cv < 2**32:
+                    return
+                current = cv
+            if current is None:
+                return
+            nxt = current - delta if largest else current + delta
+            if not 0 <= nxt < 2**64:
+                raise self.error(
+                    en,
+                    f"table {t.name}: overflow in priority computation: the priority after this"
+                    f" entry's ({current}) would be {current} {'-' if largest else '+'} {delta}"
+                    f" (priority_delta) = {nxt}, outside the range of priorities",
+                )
+            current = nxt
 
     def _entry(
         self,

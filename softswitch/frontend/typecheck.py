@@ -683,6 +683,11 @@ class Checker(
                         " it must be an int, string or bool constant",
                     )
             return
+        if a.name == "pkginfo" and not a.pragma and not a.kvs:
+            # p4c parses @pkginfo's body as a non-empty key=value list; anything else (an empty
+            # or missing body included) is a syntax error there.
+            raise self.error(a, "@pkginfo expects a list of key=value pairs, as in"
+                                ' @pkginfo(name="prog", version="1.0")')
         if a.pragma or a.exprs is None:
             return
         one_string = len(a.exprs) == 1 and isinstance(try_const_value(a.exprs[0]), str)
