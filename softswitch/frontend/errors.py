@@ -6,7 +6,6 @@ and puts a caret under the column, the way p4c and most compilers print them.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 
@@ -58,7 +57,8 @@ class CompileError(Exception):
         """``file:line:col: error: message`` followed by the source line and a caret."""
         if self.loc is None:
             return f"{self.kind}: {self.message}"
-        head = f"{_display(self.loc.file)}:{self.loc.line}:{self.loc.col}: {self.kind}: {self.message}"
+        # The file is named as the user (or an #include) named it, as compilers print it.
+        head = f"{self.loc.file}:{self.loc.line}:{self.loc.col}: {self.kind}: {self.message}"
         text = source_line(self.loc)
         if text is None:
             return head
@@ -82,13 +82,3 @@ class CompileErrors(Exception):
     def __str__(self) -> str:
         return self.format()
 
-
-def _display(path: str) -> str:
-    """Show paths relative to the working directory when that is shorter."""
-    if not os.path.isabs(path):
-        return path
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return rel if len(rel) < len(path) else path
