@@ -81,8 +81,19 @@ def _add_compile(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_compile)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``sluice`` with every sub-command."""
+# Sub-commands registered by other modules, imported only when needed so that a command starts
+# without loading the others (``sluice compile`` must start fast).
+_LAZY_COMMANDS = {
+    "stf": ("softswitch.stf.cli", "add_stf_command"),
+    "switch": ("softswitch.switch_cli", "add_switch_commands"),
+    "switch-cli": ("softswitch.switch_cli", "add_switch_commands"),
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of ``sluice``; with ``command``, only what that sub-command needs."""
+    import importlib
+
     parser = argparse.ArgumentParser(
         prog="sluice",
         description="Sluice: lossless, per-flow-fair, memory-safe switching for P4 switches.",
@@ -90,15 +101,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     _add_compile(sub)
-    from .stf.cli import add_stf_command
-
-    add_stf_command(sub)
+    if command == "compile":
+        return parser
+    adders = []
+    for name, (module, func) in _LAZY_COMMANDS.items():
+        if command in (None, name) and (module, func) not in adders:
+            adders.append((module, func))
+    if command is not None and not adders:
+        adders = list(dict.fromkeys(_LAZY_COMMANDS.values()))
+    for module, func in adders:
+        getattr(importlib.import_module(module), func)(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sluice`` console script."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    first = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(first if first in ("compile", *_LAZY_COMMANDS) else None)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
