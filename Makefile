@@ -13,7 +13,7 @@ STAMP   := $(VENV)/.installed-stamp
 help:
 	@echo "make demo     install and run the end-to-end demo on the embedded target"
 	@echo "make test     install, lint (ruff) and run the test suite (pytest)"
-	@echo "make bench    print compile-time (and later engine) benchmarks"
+	@echo "make bench    print compile-time and engine (packets/s) benchmarks"
 	@echo "make corpus   compare P4Info against p4c's reference outputs (needs P4C_TESTDATA)"
 	@echo "make clean    remove the virtual environment and build outputs"
 

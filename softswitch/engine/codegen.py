@@ -15,6 +15,7 @@ in its namespace before packets flow: tables (``TBL_n``), extern objects (``Xn``
 from __future__ import annotations
 
 import random as _random_mod
+import struct as _struct_mod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,6 +110,7 @@ def runtime_namespace(rng: _random_mod.Random | None = None) -> dict[str, Any]:
         "__name__": "softswitch_generated",
         "_new": object.__new__,
         "_from_bytes": int.from_bytes,
+        "_Struct": _struct_mod.Struct,
         "_HS": P.HeaderStack,
         "_mk": _mk,
         "_sx": _sx,

@@ -211,6 +211,10 @@ class ExternGen:
             return None
         if name == "static_assert":
             return None
+        if name in ("sluice_queue_pause", "sluice_queue_resume"):
+            # sluice.p4: acts on the traffic manager at once, when the action runs
+            what = name.rsplit("_", 1)[1]
+            return f"_queue_{what}({self.ex(args[0])}, {self.ex(args[1])})"
         raise CodegenError(f"{loc_of(e)}extern {name} is not supported by the engine")
 
     # -- helpers -----------------------------------------------------------------------------
@@ -232,6 +236,14 @@ class ExternGen:
             if sb is not None and sb[1]:
                 return None
             parts.append((self._int_val(item), self.width(t)))
+        base = bases.pop()
+        if base is not None:
+            # read the header once into a local, not once per field (the per-packet hot path:
+            # every IPv4 program verifies and updates this checksum)
+            h = self.tmp("h")
+            self.line(f"{h} = {base}")
+            parts = [(code.replace(base + ".", h + "."), w) for code, w in parts]
+            base = h
         total = sum(w for _, w in parts)
         shift = -total % 16
         terms = []
@@ -239,7 +251,6 @@ class ExternGen:
             terms.append(code if shift == 0 else f"({code} << {shift})")
             shift += w
         v = " | ".join(reversed(terms))
-        base = bases.pop()
         if base is not None:
             v = f"(({v}) if {base}._valid else 0)"
         return f"_csum16_int({v})"

@@ -224,7 +224,9 @@ class TypeGen:
         names = lnames
         if len(varbits) > 1:
             raise CodegenError(f"header {d.name} has more than one varbit field")
-        if fixed_bits % 8 == 0:
+        if fixed_bits % 8 == 0 and fixed_bits and not varbits:
+            L.extend(_struct_codec(name, names, widths, fields))
+        elif fixed_bits % 8 == 0:
             L.extend(self._header_codec(names, widths, fields, varbits))
         else:
             L.append("    def _extract(self, d, off):")
@@ -397,3 +399,117 @@ class TypeGen:
                  + ", ".join(f"'{f}=' + repr(self.{n})" for (f, _, _), n in zip(fields, names))
                  + "]) + ')'")
         self._emit_class(L)
+
+
+# -- fixed-size headers: struct.unpack_from / pack ---------------------------------------------
+
+_STRUCT_CODES = ((8, "Q"), (4, "I"), (2, "H"), (1, "B"))
+
+
+def _struct_codec(cls: str, names: list[str], widths: list[int], fields: list) -> list[str]:
+    """``_extract``/``_emit`` of a header without varbits through one ``struct.Struct``: the
+    per-packet path of every parser and deparser, about three times faster than slicing the
+    header into one big integer and shifting it apart.
+
+    Fields are grouped into chunks that end on byte boundaries; a chunk is read as big-endian
+    unsigned words (``Q``/``I``/``H``/``B``, widest first), which are joined when a chunk needs
+    more than one, and its fields are cut out of that number by shift and mask. The unpacker is
+    the module-level ``_U_<cls>``, the packer ``_K_<cls>``.
+    """
+    chunks: list[list[int]] = []  # field indices
+    cur: list[int] = []
+    acc = 0
+    for i, w in enumerate(widths):
+        cur.append(i)
+        acc += w
+        if acc % 8 == 0:
+            chunks.append(cur)
+            cur, acc = [], 0
+    fmt = ">"
+    # per chunk: its bit width and the (variable, bits after it in the chunk) of its words
+    layout: list[tuple[int, list[tuple[str, int]]]] = []
+    nvar = 0
+    for chunk in chunks:
+        bits = sum(widths[i] for i in chunk)
+        left = bits // 8
+        words: list[tuple[str, int]] = []
+        while left:
+            size, code = next((sz, c) for sz, c in _STRUCT_CODES if sz <= left)
+            left -= size
+            fmt += code
+            words.append((f"c{nvar}", left * 8))
+            nvar += 1
+        layout.append((bits, words))
+    L = ["    def _extract(self, d, off):"]
+    if nvar == 1:
+        L.append(f"        c0, = _U_{cls}(d, off)")
+    else:
+        L.append("        " + ", ".join(f"c{k}" for k in range(nvar)) + f" = _U_{cls}(d, off)")
+    for chunk, (bits, words) in zip(chunks, layout):
+        joined = " | ".join(v if sh == 0 else f"({v} << {sh})" for v, sh in words)
+        if len(words) == 1:
+            x = words[0][0]
+        elif len(chunk) == 1:
+            x = f"({joined})"  # one field in several words: joined in place
+        else:
+            x = "x"
+            L.append(f"        x = {joined}")
+        after = bits
+        for i in chunk:
+            w = widths[i]
+            after -= w
+            if w == 0:
+                raw = "0"
+            elif after == 0:
+                raw = x if after + w == bits else f"{x} & {(1 << w) - 1:#x}"
+            elif after + w == bits:
+                raw = f"{x} >> {after}"
+            else:
+                raw = f"({x} >> {after}) & {(1 << w) - 1:#x}"
+            ft = fields[i][1]
+            sb = scalar_bits(ft)
+            n = names[i]
+            if isinstance(ft, ast.TypeBool):
+                L.append(f"        self.{n} = bool({raw})")
+            elif sb is not None and sb[1] and w:
+                L.append(f"        y = {raw}")
+                L.append(f"        self.{n} = y - {1 << w} if y >> {w - 1} else y")
+            else:
+                L.append(f"        self.{n} = {raw}")
+    L.append("        self._valid = True")
+    L.append("    def _emit(self, out):")
+    L.append("        if self._valid:")
+    args: list[str] = []
+    for chunk, (bits, words) in zip(chunks, layout):
+        parts = []
+        after = bits
+        for i in chunk:
+            w = widths[i]
+            after -= w
+            if w == 0:
+                continue
+            ft = fields[i][1]
+            sb = scalar_bits(ft)
+            n = names[i]
+            if isinstance(ft, ast.TypeBool):
+                val = f"int(self.{n})"
+            elif sb is not None and sb[1]:
+                val = f"(self.{n} & {(1 << w) - 1:#x})"
+            else:
+                val = f"self.{n}"
+            parts.append(val if after == 0 else f"({val} << {after})")
+        value = " | ".join(parts) if parts else "0"
+        if len(words) == 1:
+            args.append(value)
+            continue
+        y = f"y{len(args)}"
+        L.append(f"            {y} = {value}")
+        for k, (_, sh) in enumerate(words):
+            top = words[k - 1][1] if k else bits
+            mask = (1 << (top - sh)) - 1
+            args.append(f"({y} >> {sh}) & {mask:#x}" if sh else f"{y} & {mask:#x}")
+    L.append(f"            out.append(_K_{cls}(" + ", ".join(args) + "))")
+    L.append(f"_S_{cls} = _Struct({fmt!r})")
+    L.append(f"_U_{cls} = _S_{cls}.unpack_from")
+    L.append(f"_K_{cls} = _S_{cls}.pack")
+    return L

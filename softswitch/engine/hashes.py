@@ -108,6 +108,11 @@ def _reflect(value: int, nbits: int) -> int:
 
 
 @lru_cache(maxsize=64)
+def _reflect_cached(value: int, nbits: int) -> int:
+    return _reflect(value, nbits)
+
+
+@lru_cache(maxsize=64)
 def _table(poly: int, width: int, reflected: bool) -> tuple[int, ...]:
     """The 256-entry table of a CRC, MSB-first, or LSB-first (reflected) for reflected input."""
     table = []
@@ -136,12 +141,12 @@ def crc(params: CrcParams, data: bytes) -> int:
     LSB-first instead is the same function and saves the per-byte reflection, so reflected input
     takes that path and only the final reflection (when ``reflect_in != reflect_out``) differs.
     """
-    if params is _CRC32 or params == _CRC32:
+    if params is _CRC32 or (params.poly == 0x04C11DB7 and params == _CRC32):
         return zlib.crc32(data)  # the same function; C speed on the hottest path
     width = params.width
     if params.reflect_in:
         table = _table(params.poly, width, True)
-        reg = _reflect(params.init, width)
+        reg = _reflect_cached(params.init, width)
         for byte in data:
             reg = table[(reg ^ byte) & 0xFF] ^ (reg >> 8)
         # reg holds the MSB-first register reflected, which is already the reflected output

@@ -27,6 +27,10 @@ Where the engine differs from BMv2: a failed ``assert``/``assume`` aborts BMv2; 
 as an error and the packet is dropped. Digest data that is a header or metadata field is read
 at the end of ingress, as BMv2's learn engine does; other values (action parameters, locals)
 when ``digest`` is called, as the temporaries p4c creates for them hold.
+
+Beyond BMv2 (``sluice.p4``): ``sluice_queue_pause``/``sluice_queue_resume`` act on the traffic
+manager when the action runs, at the clock's current time; a queue index the switch has no queue
+for, or port 511, is ignored.
 """
 
 from __future__ import annotations
@@ -157,6 +161,8 @@ class V1ModelPipeline:
         ns = runtime_namespace(self.rng)
         self.ctx = PacketContext()
         ns["_ctx"] = self.ctx
+        ns["_queue_pause"] = self._queue_pause
+        ns["_queue_resume"] = self._queue_resume
         self.tables: dict[str, Any] = {}
         for spec in gen.tables:
             table = table_factory(spec)
@@ -220,6 +226,16 @@ class V1ModelPipeline:
                 log.exception("internal error in egress (port %d); packet dropped", d.port)
                 self.dropped += 1
         return len(deps)
+
+    # -- sluice.p4: data-plane queue pause and resume ----------------------------------------
+
+    def _queue_pause(self, port: int, qid: int) -> None:
+        if port != DROP_PORT and qid < self.tm.priority_queues:
+            self.tm.pause(port, qid)
+
+    def _queue_resume(self, port: int, qid: int) -> None:
+        if port != DROP_PORT and qid < self.tm.priority_queues:
+            self.tm.resume(port, qid)
 
     # -- ingress -----------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from .errors import CompileError
 DEVICE_CONFIG_FORMAT = "sluice-device-config"
 
 # Predefined for every program, as p4c-bm2-ss predefines __TARGET_BMV2__: code that only the
-# embedded target supports (the queue pause extern of <sluice.p4>) sits under
+# embedded target supports (the queue pause extern of <sluice_target.p4>) sits under
 # ``#ifdef __TARGET_SLUICE__`` so the same program still compiles with p4c.
 TARGET_DEFINES: dict[str, str | None] = {"__TARGET_SLUICE__": "1"}
 DEVICE_CONFIG_VERSION = 1
