@@ -8,12 +8,13 @@ PY      := $(BIN)/python
 TARGET  ?= softswitch
 STAMP   := $(VENV)/.installed-stamp
 
-.PHONY: install test lint unit demo bench corpus clean help
+.PHONY: install test lint unit demo bench corpus clean help ptf
 
 help:
 	@echo "make demo     install and run the end-to-end demo on the embedded target"
 	@echo "make test     install, lint (ruff) and run the test suite (pytest)"
 	@echo "make bench    print compile-time and engine (packets/s) benchmarks"
+	@echo "make ptf      run a PTF suite over veth in a namespace (root; TARGET=softswitch|bmv2)"
 	@echo "make corpus   compare P4Info against p4c's reference outputs (needs P4C_TESTDATA)"
 	@echo "make clean    remove the virtual environment and build outputs"
 
@@ -39,7 +40,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 lint: $(STAMP)
-	$(BIN)/ruff check softswitch controlplane tests tools
+	$(BIN)/ruff check softswitch controlplane tests tools ptf_tests
 
 unit: $(STAMP)
 	$(BIN)/pytest
@@ -57,3 +58,12 @@ corpus: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build out *.egg-info .pytest_cache .ruff_cache
+
+# PTF over veth pairs inside a network namespace made for the run (root): compile, start the
+# switch, run ptf_tests/$(PTF_SUITE), clean up. TARGET=bmv2 needs p4c-bm2-ss and simple_switch_grpc.
+# Extra ptf arguments (a test name, --failfast...): make ptf PTF_ARGS="-- router_test.ModifyRoute".
+PTF_SUITE ?= l3_router
+PTF_ARGS  ?=
+
+ptf: $(STAMP)
+	$(PY) tools/ptf_run.py --target $(TARGET) --suite $(PTF_SUITE) $(PTF_ARGS)

@@ -271,7 +271,14 @@ def profile_engine(top: int = 15) -> None:
     pstats.Stats(prof).sort_stats("tottime").print_stats(top)
 
 
-SECTIONS = {"compile": bench_compile, "engine": bench_engine}
+def bench_p4runtime(testdata: str, runs: int) -> None:
+    """P4Runtime write rate and packet-out -> packet-in round trip (``tools/bench_p4runtime.py``)."""
+    from bench_p4runtime import bench_p4runtime as run  # tools/ is this script's directory
+
+    run(testdata, runs)
+
+
+SECTIONS = {"compile": bench_compile, "engine": bench_engine, "p4runtime": bench_p4runtime}
 
 
 def main() -> int:
