@@ -39,11 +39,10 @@ from typing import Any, Protocol
 from .engine.clock import RealClock
 from .ports.base import PortSet
 
-__all__ = ["Pipeline", "RuntimeListener", "SwitchRuntime", "DEFAULT_DROP_PORT"]
+__all__ = ["Pipeline", "RuntimeListener", "SwitchRuntime"]
 
 log = logging.getLogger("sluice.switch")
 
-DEFAULT_DROP_PORT = 511
 _TM_OPS = ("set_queue_depth", "set_queue_rate", "set_port_rate", "pause", "resume")
 
 
@@ -89,8 +88,9 @@ class SwitchRuntime:
 
     ``ports``: the port set the data-plane thread owns. ``cpu_port``: the port whose output
     becomes packet-in and where packet-out enters (None: no packet I/O, as simple_switch_grpc
-    without ``--cpu-port``). ``drop_port``: output there is discarded (the engine itself drops
-    ``egress_spec == 511``).
+    without ``--cpu-port``). ``drop_port``: the engine's drop port (BMv2's ``--drop-port``:
+    ``egress_spec`` equal to it drops, ``mark_to_drop`` sets it; None: the engine's default,
+    511); output there is discarded.
     """
 
     def __init__(
@@ -99,7 +99,7 @@ class SwitchRuntime:
         *,
         device_id: int = 0,
         cpu_port: int | None = None,
-        drop_port: int = DEFAULT_DROP_PORT,
+        drop_port: int | None = None,
         priority_queues: int = 1,
         tick_interval: float = 1.0,
     ) -> None:
@@ -108,6 +108,11 @@ class SwitchRuntime:
         self.ports = ports
         self.device_id = device_id
         self.cpu_port = cpu_port
+        if drop_port is None:
+            # imported here: the engine is heavy, and the admin client imports this module
+            from .engine.v1model import DEFAULT_DROP_PORT
+
+            drop_port = DEFAULT_DROP_PORT
         self.drop_port = drop_port
         self.priority_queues = priority_queues
         self.tick_interval = tick_interval
@@ -148,7 +153,12 @@ class SwitchRuntime:
 
         source = program if program is not None else unwrap_device_config(device_config)
         try:
-            sw = Switch.from_program(source, clock=self.clock, priority_queues=self.priority_queues)
+            sw = Switch.from_program(
+                source,
+                clock=self.clock,
+                priority_queues=self.priority_queues,
+                drop_port=self.drop_port,
+            )
         except Exception as exc:  # noqa: BLE001 - any failure means "cannot realise"
             raise ValueError(f"cannot load the device config: {exc}") from exc
         _check_p4info(p4info, sw)

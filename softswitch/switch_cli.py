@@ -78,7 +78,12 @@ def add_switch_commands(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="port for packet-in/packet-out (none: no P4Runtime packet I/O)",
     )
-    p.add_argument("--drop-port", type=int, default=511, help="drop port (default 511)")
+    p.add_argument(
+        "--drop-port",
+        type=int,
+        default=None,  # the engine's default (not imported here: the CLI starts fast)
+        help="drop port: egress_spec equal to it drops, mark_to_drop sets it (default 511)",
+    )
     p.add_argument(
         "--priority-queues",
         type=int,

@@ -294,3 +294,28 @@ def test_table_writes(running: Running, capsys: Any) -> None:
     running.p1.inject(eth(MAC_A, MAC_B))
     wait_for(lambda: running.p2.sent)
     assert cli(running, capsys, "table_clear", "I.dmac")[0] == 0
+
+
+def test_drop_port_reaches_the_engine() -> None:
+    r = compiled()
+    for kw, expected in (({"drop_port": 7}, 7), ({}, 511)):
+        rt = SwitchRuntime(PortSet(), **kw)
+        pipeline = rt.build_pipeline(r.p4info, r.device_config_bytes(), program=r)
+        assert pipeline.switch.pipeline.drop_port == expected
+
+
+@pytest.mark.parametrize(("argv", "expected"), [([], None), (["--drop-port", "7"], 7)])
+def test_sluice_switch_passes_drop_port_on(
+    monkeypatch: Any, argv: list[str], expected: int | None
+) -> None:
+    import softswitch.runtime
+
+    seen: dict[str, Any] = {}
+
+    def fake_runtime(ports: Any, **kw: Any) -> Any:
+        seen.update(kw)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(softswitch.runtime, "SwitchRuntime", fake_runtime)
+    assert switch_main(["switch", "--no-p4", *argv]) == 1
+    assert seen["drop_port"] == expected  # None: SwitchRuntime takes the engine's default

@@ -6,14 +6,19 @@ hash over its ``selector`` key fields (computed by the caller with the selector'
 
 Member choice is BMv2's: a group's members are ordered by their member *handle* (BMv2 keeps
 them in a sorted set of handles, lowest free handle from 0 given at creation), and the hash picks
-``members[hash % len(members)]``. An empty group resolves to ``None``; the caller then runs
-the table's default action, as a miss. Members and groups have control-plane ids (P4Runtime's
-``member_id``/``group_id``, or the CLI's handles when ids are not given); handles are internal.
+``members[hash % len(members)]``. A member may carry a weight (P4Runtime's
+``ActionProfileGroup.Member.weight``, BMv2 has none): a member of weight ``w`` counts ``w``
+times, so the pick is ``hash % total_weight`` over the members laid out in handle order, each
+``weight`` slots wide; with every weight 1 that is BMv2's choice. An empty group resolves to
+``None``; the caller then runs the table's default action, as a miss. Members and groups have
+control-plane ids (P4Runtime's ``member_id``/``group_id``, or the CLI's handles when ids are
+not given); handles are internal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .tables import ActionCall, AlreadyExists, NotFound, TableError, TableFull
@@ -46,9 +51,15 @@ class _Member:
 
 @dataclass
 class _Group:
-    members: set[int] = field(default_factory=set)  # member ids
-    ordered: tuple[ActionCall, ...] = ()  # actions by ascending member handle
+    members: dict[int, int] = field(default_factory=dict)  # member id -> weight
+    # (actions by ascending member handle, their cumulative weights or None when every weight
+    # is 1), replaced as one value so a lookup never sees half of a change
+    pick: tuple[tuple[ActionCall, ...], tuple[int, ...] | None] = ((), None)
     refs: int = 0  # entries using it
+
+
+GroupMembers = Iterable[int] | Mapping[int, int]
+"""A group's members: member ids (weight 1 each) or a mapping of member id to weight."""
 
 
 class ActionProfile:
@@ -57,6 +68,8 @@ class ActionProfile:
     def __init__(
         self, name: str, size: int = 1024, *, with_selector: bool = False, max_group_size: int = 0
     ) -> None:
+        """``size`` members at most; ``max_group_size`` (0: no limit) bounds the sum of the
+        weights in one group."""
         self.name = name
         self.size = size
         self.with_selector = with_selector
@@ -112,8 +125,9 @@ class ActionProfile:
 
     # -- groups --------------------------------------------------------------------------------
 
-    def create_group(self, group_id: int | None = None, members: Iterable[int] = ()) -> int:
-        """Create a group (selectors only), optionally with members; returns its id."""
+    def create_group(self, group_id: int | None = None, members: GroupMembers = ()) -> int:
+        """Create a group (selectors only), optionally with members (ids, or id -> weight);
+        returns its id."""
         if not self.with_selector:
             raise ValueError(f"action profile {self.name} has no selector: no groups")
         if group_id is None:
@@ -130,38 +144,44 @@ class ActionProfile:
             raise
         return group_id
 
-    def set_group_members(self, group_id: int, members: Iterable[int]) -> None:
-        """Replace a group's members (P4Runtime's group MODIFY)."""
+    def set_group_members(self, group_id: int, members: GroupMembers) -> None:
+        """Replace a group's members (P4Runtime's group MODIFY): member ids, each of weight 1,
+        or a mapping of member id to weight (an integer >= 1)."""
         g = self._group(group_id)
-        new = list(members)
-        if len(set(new)) != len(new):
-            raise ValueError(f"action profile {self.name}: group {group_id}: duplicate member")
-        for mid in new:
+        where = f"action profile {self.name}: group {group_id}"
+        if isinstance(members, Mapping):
+            new = dict(members)
+        else:
+            ids = list(members)
+            new = dict.fromkeys(ids, 1)
+            if len(new) != len(ids):
+                raise ValueError(f"{where}: duplicate member")
+        for mid, weight in new.items():
             self._member(mid)
-        if self.max_group_size and len(new) > self.max_group_size:
-            raise TableFull(
-                f"action profile {self.name}: group {group_id} may hold {self.max_group_size}"
-            )
+            if not isinstance(weight, int) or weight < 1:
+                raise ValueError(f"{where}: member {mid}: weight must be >= 1, got {weight!r}")
+        if self.max_group_size and sum(new.values()) > self.max_group_size:
+            raise TableFull(f"{where} may hold a total weight of {self.max_group_size}")
         for mid in g.members:
             self._members[mid].refs -= 1
-        g.members = set(new)
+        g.members = new
         for mid in new:
             self._members[mid].refs += 1
         self._reorder(g)
 
-    def add_to_group(self, group_id: int, member_id: int) -> None:
-        """Add a member to a group."""
+    def add_to_group(self, group_id: int, member_id: int, weight: int = 1) -> None:
+        """Add a member (of ``weight``) to a group."""
         g = self._group(group_id)
         if member_id in g.members:
             raise AlreadyExists(f"member {member_id} is already in group {group_id}")
-        self.set_group_members(group_id, [*g.members, member_id])
+        self.set_group_members(group_id, {**g.members, member_id: weight})
 
     def remove_from_group(self, group_id: int, member_id: int) -> None:
         """Remove a member from a group."""
         g = self._group(group_id)
         if member_id not in g.members:
             raise NotFound(f"member {member_id} is not in group {group_id}")
-        self.set_group_members(group_id, [m for m in g.members if m != member_id])
+        self.set_group_members(group_id, {m: w for m, w in g.members.items() if m != member_id})
 
     def delete_group(self, group_id: int) -> None:
         """Delete a group no entry uses (its members stay)."""
@@ -177,6 +197,11 @@ class ActionProfile:
         g = self._group(group_id)
         return sorted(g.members, key=lambda m: self._members[m].handle)
 
+    def group_weights(self, group_id: int) -> dict[int, int]:
+        """A group's members with their weights, in selection order."""
+        g = self._group(group_id)
+        return {m: g.members[m] for m in self.group_members(group_id)}
+
     def groups(self) -> dict[int, list[int]]:
         """Every group's members by group id."""
         return {i: self.group_members(i) for i in sorted(self._groups)}
@@ -184,12 +209,15 @@ class ActionProfile:
     # -- data path -----------------------------------------------------------------------------
 
     def select(self, group_id: int, hash_value: int) -> ActionCall | None:
-        """The action of the member ``hash_value`` picks (BMv2: ``hash % size``), ``None`` if
-        the group is empty."""
-        ordered = self._groups[group_id].ordered
+        """The action of the member ``hash_value`` picks (BMv2: ``hash % size``; with weights
+        ``hash % total_weight``, a member ``weight`` slots wide), ``None`` if the group is
+        empty."""
+        ordered, bounds = self._groups[group_id].pick
         if not ordered:
             return None
-        return ordered[hash_value % len(ordered)]
+        if bounds is None:
+            return ordered[hash_value % len(ordered)]
+        return ordered[bisect_right(bounds, hash_value % bounds[-1])]
 
     def resolve(self, ref: ProfileRef, hash_value: int = 0) -> ActionCall | None:
         """The action a table entry's reference stands for."""
@@ -233,5 +261,14 @@ class ActionProfile:
         return g
 
     def _reorder(self, g: _Group) -> None:
-        ms = sorted((self._members[i] for i in g.members), key=lambda m: m.handle)
-        g.ordered = tuple(m.action for m in ms)
+        ids = sorted(g.members, key=lambda i: self._members[i].handle)
+        ordered = tuple(self._members[i].action for i in ids)
+        bounds = None
+        if any(g.members[i] != 1 for i in ids):
+            total = 0
+            cumulative = []
+            for i in ids:
+                total += g.members[i]
+                cumulative.append(total)
+            bounds = tuple(cumulative)
+        g.pick = (ordered, bounds)

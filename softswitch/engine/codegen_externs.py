@@ -119,7 +119,7 @@ class ExternGen:
             return None
         if name == "mark_to_drop":
             sm = self.ex(args[0]) if args else "_ctx.sm"
-            self.line(f"{sm}.egress_spec = 511")
+            self.line(f"{sm}.egress_spec = _DROP_PORT")  # the switch's drop port
             self.line(f"{sm}.mcast_grp = 0")
             return None
         if name in ("clone", "clone3", "clone_preserving_field_list"):

@@ -210,8 +210,17 @@ class MeterRates:
         return cls(cir / 1_000_000.0, cburst, pir / 1_000_000.0, pburst)
 
     def per_second(self) -> tuple[int, int, int, int]:
-        """``(cir, cburst, pir, pburst)`` back in units per second, truncated as BMv2's PI does."""
-        return int(self.cir * 1_000_000.0), self.cburst, int(self.pir * 1_000_000.0), self.pburst
+        """``(cir, cburst, pir, pburst)`` back in units per second.
+
+        Rounded to the nearest integer: the division by 1e6 in :meth:`from_per_second` is not
+        exact in binary floating point (249 / 1e6 * 1e6 is 248.99999999999997), so truncating
+        as BMv2's PI does would read back one less than was written."""
+        return (
+            round(self.cir * 1_000_000.0),
+            self.cburst,
+            round(self.pir * 1_000_000.0),
+            self.pburst,
+        )
 
 
 class _Bucket:

@@ -8,14 +8,16 @@ The STF runner, the tests and the P4Runtime server drive a :class:`Switch`::
     sw.run_until_idle()                                     # virtual clock: jumps to departures
     for port, data in sw.outputs(): ...
 
-State is reachable by control-plane name: ``tables``, ``registers``, ``counters``, ``meters``,
-``value_sets``; multicast groups and clone sessions through ``pre``
-(:class:`~.pre.PacketReplicationEngine`), queues through ``tm``
+State is reachable by control-plane name: ``tables``, ``action_profiles`` (one object per
+``action_profile``/``action_selector`` instance, shared by the tables it implements),
+``registers``, ``counters``, ``meters``, ``value_sets``; multicast groups and clone sessions
+through ``pre`` (:class:`~.pre.PacketReplicationEngine`), queues through ``tm``
 (:class:`~.queueing.TrafficManager`). Not thread-safe: one caller at a time.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -27,7 +29,7 @@ from .codegen import GeneratedProgram, TableSpec, generate
 from .codegen_types import CodegenError
 from .pre import PacketReplicationEngine
 from .queueing import TrafficManager
-from .stateful import CounterArray, Meter, MeterArray, RegisterArray
+from .stateful import CounterArray, MeterArray, RegisterArray
 from .tables import (
     ActionCall,
     Exact,
@@ -40,7 +42,7 @@ from .tables import (
     Ternary,
     initial_entry_priorities,
 )
-from .v1model import Digest, V1ModelPipeline, ValueSet
+from .v1model import DEFAULT_DROP_PORT, Digest, V1ModelPipeline, ValueSet
 
 __all__ = ["CodegenError", "Digest", "Switch", "build_table"]
 
@@ -56,18 +58,26 @@ class Switch:
         priority_queues: int = 1,
         table_factory: Callable[[TableSpec], Any] | None = None,
         seed: int = 0,
+        drop_port: int = DEFAULT_DROP_PORT,
     ) -> None:
         self.generated = gen
         self.clock: Clock = clock if clock is not None else VirtualClock()
         self.pre = PacketReplicationEngine()
         self.tm = TrafficManager(self.clock, priority_queues=priority_queues)
+        #: action profiles and selectors by control-plane name (filled as the tables are built)
+        self.action_profiles: dict[str, ActionProfile] = {}
+        if table_factory is None:
+            table_factory = functools.partial(
+                build_table, action_profiles=self.action_profiles, clock=self.clock
+            )
         self.pipeline = V1ModelPipeline(
             gen,
             clock=self.clock,
             tm=self.tm,
             pre=self.pre,
-            table_factory=table_factory or build_table,
+            table_factory=table_factory,
             seed=seed,
+            drop_port=drop_port,
         )
         self.tables: dict[str, Any] = self.pipeline.tables
         #: what the program says about each table (keys, actions, defaults), by name
@@ -96,7 +106,9 @@ class Switch:
 
         ``clock`` defaults to a fresh :class:`~.clock.VirtualClock`; ``priority_queues`` is the
         number of strict-priority queues per port (BMv2's ``--priority-queues``). Keyword
-        arguments go to the constructor (``table_factory``, ``seed`` of ``random``).
+        arguments go to the constructor (``table_factory``, ``seed`` of ``random``,
+        ``drop_port``: where ``egress_spec`` drops and what ``mark_to_drop`` sets, 511 by
+        default, as BMv2's ``--drop-port``).
         """
         if isinstance(program, (bytes, bytearray, str, dict)):
             from ..frontend.compiler import load_device_config
@@ -180,16 +192,15 @@ class Switch:
         action: str,
         args: Sequence[int] = (),
         priority: int = 0,
+        idle_timeout_ns: int = 0,
     ) -> TableEntry:
         """Add an entry; ``match`` holds match objects (``Exact``, ``Lpm``...) or plain ints
-        (exact values)."""
+        (exact values). ``idle_timeout_ns`` > 0 makes :meth:`MatchTable.expired` report it
+        after that long without hits (in a table with ``support_timeout``)."""
         t = self.tables[table]
         m = tuple(Exact(x) if isinstance(x, int) else x for x in match)
         e = TableEntry(match=m, action=ActionCall(action, tuple(args)), priority=priority,
-                       last_hit_ns=self.clock.now_ns())
-        unit = getattr(t, "direct_meter_unit", None)
-        if unit is not None:
-            e.meter = Meter(unit, self.clock.now_us())
+                       timeout_ns=idle_timeout_ns, last_hit_ns=self.clock.now_ns())
         t.add(e)
         return e
 
@@ -201,17 +212,37 @@ class Switch:
 # -- tables ---------------------------------------------------------------------------------
 
 
-def build_table(spec: TableSpec) -> MatchTable:
+def build_table(
+    spec: TableSpec,
+    *,
+    action_profiles: dict[str, ActionProfile] | None = None,
+    clock: Clock | None = None,
+) -> MatchTable:
     """The default table factory: a :class:`MatchTable` with the program's default action and
-    ``entries``, an action profile/selector when the table has an implementation."""
+    ``entries``, and its action profile or selector when the table has an implementation.
+
+    ``action_profiles`` maps control-plane names to the profiles built so far: a table whose
+    implementation is already there shares that object (P4Info lists one profile for all its
+    tables), a new one is added. ``clock`` stamps the direct meter cells of entries (the
+    initial entries' at load time)."""
     inst = spec.inst
     keys = [KeySpec(n, k, w) for n, k, w in zip(spec.key_names, spec.key_kinds, spec.key_widths)]
     profile = None
     impl = inst.implementation
     if impl is not None:
-        sel = impl.type_name == "action_selector"
-        profile = ActionProfile(impl.cp_name or inst.cp_name, int(impl.args.get("size") or 1024),
-                                with_selector=sel)
+        name = impl.cp_name or inst.cp_name
+        profile = action_profiles.get(name) if action_profiles is not None else None
+        if profile is None:
+            sel = impl.type_name == "action_selector"
+            profile = ActionProfile(name, int(impl.args.get("size") or 1024), with_selector=sel)
+            if action_profiles is not None:
+                action_profiles[name] = profile
+    # the unit of the table's direct meter ("packets"/"bytes"), None without one
+    dm = inst.meters
+    unit = None
+    if dm is not None:
+        v = dm.args.get("type")
+        unit = getattr(v, "member", None) or str(v)
     table = MatchTable(
         inst.cp_name,
         keys,
@@ -219,15 +250,9 @@ def build_table(spec: TableSpec) -> MatchTable:
         default_action=ActionCall(*spec.default),
         const_default=spec.const_default,
         profile=profile,
+        direct_meter_unit=unit,  # type: ignore[arg-type]
+        clock=clock,
     )
-    # the unit of the table's direct meter ("packets"/"bytes"), None without one: whoever adds
-    # entries gives each a Meter of that unit (Switch.add_entry does)
-    dm = inst.meters
-    unit = None
-    if dm is not None:
-        v = dm.args.get("type")
-        unit = getattr(v, "member", None) or str(v)
-    table.direct_meter_unit = unit  # type: ignore[attr-defined]
     if impl is not None and impl.type_name == "action_selector":
         from . import hashes
 
@@ -238,13 +263,9 @@ def build_table(spec: TableSpec) -> MatchTable:
         def selector_hash(fields: list[tuple[int, int]]) -> int:
             return hashes.hash_fields(algo_name, fields)
 
-        table.selector_hash = selector_hash  # type: ignore[attr-defined]
+        table.selector_hash = selector_hash
     if inst.entries:
-        entries = _initial_entries(spec, keys)
-        if unit is not None:
-            for e in entries:
-                e.meter = Meter(unit)  # type: ignore[arg-type]
-        table.load_initial_entries(entries, inst.entries_const)
+        table.load_initial_entries(_initial_entries(spec, keys), inst.entries_const)
     return table
 
 
@@ -252,14 +273,11 @@ def _initial_entries(spec: TableSpec, keys: list[KeySpec]) -> list[TableEntry]:
     inst = spec.inst
     entries = inst.entries or []
     explicit: list[int | None] = []
-    annotated = False
+    at_priority: list[int | None] = []
     for e in entries:
-        p = int(constfold.const_value(e.priority)) if e.priority is not None else None
+        explicit.append(int(constfold.const_value(e.priority)) if e.priority is not None else None)
         a = ast.annotation(e, "priority")
-        if p is None and a is not None and a.exprs:
-            p = int(constfold.const_value(a.exprs[0]))
-            annotated = True
-        explicit.append(p)
+        at_priority.append(int(constfold.const_value(a.exprs[0])) if a and a.exprs else None)
     largest = True
     delta = 1
     p = inst.properties.get("largest_priority_wins")
@@ -271,12 +289,8 @@ def _initial_entries(spec: TableSpec, keys: list[KeySpec]) -> list[TableEntry]:
     needs_priority = any(k.match_kind in ("ternary", "range", "optional") for k in keys) or (
         sum(k.match_kind == "lpm" for k in keys) > 1
     )
-    if annotated:
-        # p4c's non-standard @priority: BMv2 numbers, smaller wins; unannotated entries are
-        # numbered by position from 1
-        prios = [-(p if p is not None else i + 1) for i, p in enumerate(explicit)]
-    elif needs_priority:
-        prios = initial_entry_priorities(explicit, largest, delta)
+    if needs_priority or any(a is not None for a in at_priority):
+        prios = initial_entry_priorities(explicit, largest, delta, at_priority)
     else:
         prios = [0] * len(entries)
     by_decl = {id(a.decl): name for name, a in spec.actions.items()}

@@ -31,8 +31,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .stateful import Meter, MeterUnit
+
 if TYPE_CHECKING:
     from .action_profiles import ActionProfile, ProfileRef
+    from .clock import Clock
 
 __all__ = [
     "ActionCall",
@@ -147,8 +150,11 @@ class ActionCall:
 class TableEntry:
     """One entry. ``priority`` follows the internal convention (larger wins) and is 0 in tables
     that need none. ``packets``/``bytes`` are the direct counter, ``meter`` holds the direct
-    meter cell (a :class:`~softswitch.engine.stateful.Meter`) when the table has one.
-    ``timeout_ns`` 0 means no idle timeout; ``last_hit_ns`` starts at the insertion time."""
+    meter cell (a :class:`~softswitch.engine.stateful.Meter`, made by the table on insertion)
+    when the table has one. ``metadata`` and ``controller_metadata`` are P4Runtime's opaque
+    cookies, kept for the controller.
+    ``timeout_ns`` 0 means no idle timeout; ``last_hit_ns`` starts at the insertion time;
+    ``notified_ns`` is when :meth:`MatchTable.expired` last reported the entry (0: never)."""
 
     match: tuple[Match, ...]
     action: ActionCall | ProfileRef
@@ -159,15 +165,15 @@ class TableEntry:
     packets: int = 0
     bytes: int = 0
     meter: Any = None
-    expired_reported: bool = False
+    notified_ns: int = 0
     seq: int = field(default=0, repr=False)
     rank: int = field(default=0, repr=False)
     metadata: bytes = b""
+    controller_metadata: int = 0
 
     def touch(self, now_ns: int) -> None:
         """Record a hit at ``now_ns`` (restarts the idle timer)."""
         self.last_hit_ns = now_ns
-        self.expired_reported = False
 
     def count(self, nbytes: int) -> None:
         """Bump the direct counter by one packet of ``nbytes``."""
@@ -181,28 +187,38 @@ def initial_entry_priorities(
     priority_delta: int = 1,
     at_priority: Sequence[int | None] | None = None,
 ) -> list[int]:
-    """Priorities of a table's ``entries`` list, in the internal convention (larger wins).
+    """Priorities of a table's ``entries`` list, in the internal convention (larger wins), all
+    positive: what P4Runtime reads back and addresses them by.
 
     As p4c's front end numbers them (P4_16, the ``entries`` table property): with no explicit
     ``priority =`` at all, entries get 1, 1 + delta, ... from the one that loses most (the last
-    when ``largest_priority_wins``, the default), so earlier entries win; otherwise the first
-    entry must have one and each entry without one gets the previous entry's priority moved
-    ``priority_delta`` towards "loses". When ``largest_priority_wins`` is false the numbers are
-    negated so that the internal "larger wins" holds.
+    when ``largest_priority_wins``, the default), so earlier entries win (p4c gives N entries
+    N, N - 1, ... 1, as the P4Runtime spec says for const tables); otherwise the first entry
+    must have one and each entry without one gets the previous entry's priority moved
+    ``priority_delta`` towards "loses".
 
-    ``at_priority`` holds p4c's non-standard ``@priority(n)`` annotations. When some entry has
-    one and none has ``priority =``, p4c's BMv2 back end ranks in BMv2's order (smaller wins):
-    an annotated entry gets ``n``, any other its position from 1.
+    ``at_priority`` holds p4c's non-standard ``@priority(n)`` annotations. When an entry without
+    ``priority =`` has one, p4c's BMv2 back end ranks in BMv2's order (smaller wins): an entry
+    gets its ``priority =`` or ``@priority`` number, any other its position from 1.
+
+    Numbers that rank "smaller wins" (``largest_priority_wins = false``, ``@priority``), and any
+    below 1, are mapped onto 1, 2, ... keeping their order and ties: P4Runtime priorities are
+    positive and larger wins. Numbers already positive and "larger wins" are kept as they are.
     """
-    if at_priority is not None and all(p is None for p in explicit):
-        if any(a is not None for a in at_priority):
-            return [-(a if a is not None else i + 1) for i, a in enumerate(at_priority)]
     n = len(explicit)
+    if at_priority is not None and any(
+        a is not None and p is None for p, a in zip(explicit, at_priority)
+    ):
+        bmv2 = [
+            p if p is not None else a if a is not None else i + 1
+            for i, (p, a) in enumerate(zip(explicit, at_priority))
+        ]
+        return _positive([-b for b in bmv2])
     sign = 1 if largest_priority_wins else -1
     if all(p is None for p in explicit):
         if largest_priority_wins:
             return [1 + (n - 1 - i) * priority_delta for i in range(n)]
-        return [-(1 + i * priority_delta) for i in range(n)]
+        return _positive([-(1 + i * priority_delta) for i in range(n)])
     if explicit[0] is None:
         raise ValueError("the first entry must have a priority when others have one")
     out: list[int] = []
@@ -212,7 +228,13 @@ def initial_entry_priorities(
             p = prev - priority_delta if largest_priority_wins else prev + priority_delta
         prev = p
         out.append(sign * p)
-    return out
+    return _positive(out)
+
+
+def _positive(prios: list[int]) -> list[int]:
+    """``prios`` shifted so that the smallest is 1, when one is below 1 (order and ties kept)."""
+    low = min(prios, default=1)
+    return prios if low >= 1 else [p + 1 - low for p in prios]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,8 +248,11 @@ class MatchTable:
     """A match-action table of at most ``size`` entries.
 
     ``default_action`` runs on a miss; ``const_default`` forbids changing it. ``profile`` is the
-    action profile or selector of an indirect table: entries then hold ``ProfileRef``s that must
-    exist in it, and the table keeps the profile's reference counts.
+    action profile or selector of an indirect table (possibly shared with other tables): entries
+    then hold ``ProfileRef``s that must exist in it, and the table keeps the profile's reference
+    counts. ``direct_meter_unit`` (``"packets"``/``"bytes"``, None without a direct meter):
+    each inserted entry without a meter cell gets one, whose token time starts at ``clock``'s
+    current time (0 without a clock).
     """
 
     def __init__(
@@ -239,8 +264,12 @@ class MatchTable:
         default_action: ActionCall | None = None,
         const_default: bool = False,
         profile: ActionProfile | None = None,
+        direct_meter_unit: MeterUnit | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.name = name
+        self.direct_meter_unit = direct_meter_unit
+        self.clock = clock
         self.keys = list(keys)
         self.size = size
         self.default_action: ActionCall = default_action or ActionCall("NoAction")
@@ -407,6 +436,9 @@ class MatchTable:
         if len(self._by_id) >= self.size:
             raise TableFull(f"table {self.name} is full ({self.size} entries)")
         self._retain(entry.action)
+        if self.direct_meter_unit is not None and entry.meter is None:
+            now_us = self.clock.now_us() if self.clock is not None else 0
+            entry.meter = Meter(self.direct_meter_unit, now_us)
         self._seq += 1
         entry.seq = self._seq
         entry.rank = (-entry.priority << 64) + entry.seq
@@ -416,10 +448,13 @@ class MatchTable:
     def load_initial_entries(self, entries: Iterable[TableEntry], const: bool) -> None:
         """Install the program's ``entries`` (priorities already assigned, e.g. by
         :func:`initial_entry_priorities`). ``const`` makes the whole table read-only, as
-        ``const entries`` does; otherwise each entry's own ``is_const`` flag counts."""
+        ``const entries`` does; otherwise each entry's own ``is_const`` flag counts. With a
+        clock, the entries count as inserted now (idle time, meter token time)."""
+        now_ns = self.clock.now_ns() if self.clock is not None else 0
         for e in entries:
             if const:
                 e.is_const = True
+            e.last_hit_ns = now_ns
             self._insert(e)
         if const:
             self.const_entries = True
@@ -480,18 +515,18 @@ class MatchTable:
         self.default_action = self.initial_default_action
 
     def expired(self, now_ns: int, *, report: bool = True) -> list[TableEntry]:
-        """Entries with an idle timeout not hit for at least that long, not yet reported.
-        With ``report`` they are marked, so each expiry is reported once until the next hit."""
+        """Entries with an idle timeout due a notification at ``now_ns``, in insertion order.
+
+        An entry is due when neither a hit nor its last notification is as recent as its TTL:
+        first one TTL after its last hit, then again after every further TTL without hits, as
+        P4Runtime's idle-timeout notifications go. With ``report`` the notification time is
+        recorded (the caller sends them); without, nothing changes."""
         out = []
         for e in self._by_id.values():
-            if (
-                e.timeout_ns > 0
-                and not e.expired_reported
-                and now_ns - e.last_hit_ns >= e.timeout_ns
-            ):
+            if e.timeout_ns > 0 and now_ns - max(e.last_hit_ns, e.notified_ns) >= e.timeout_ns:
                 out.append(e)
                 if report:
-                    e.expired_reported = True
+                    e.notified_ns = now_ns
         out.sort(key=lambda e: e.seq)
         return out
 

@@ -13,15 +13,17 @@ ingress
     INGRESS_CLONE, to the clone session's port(s)); digests; resubmit (the packet as received goes
     back to ingress with the preserved fields, instance type RESUBMIT, nothing else happens);
     multicast when ``mcast_grp`` != 0 (one copy per replica with ``egress_rid``, instance type
-    REPLICATION; the original is discarded); else drop when ``egress_spec`` is 511; else
+    REPLICATION; the original is discarded); else drop when ``egress_spec`` is the drop port
+    (511 unless the switch says otherwise, as BMv2's ``--drop-port``); else
     instance type NORMAL and into the traffic manager at ``egress_spec``, queue
     ``standard_metadata.priority``.
 egress
     ``egress_port``, the queueing metadata and ``egress_global_timestamp`` set, ``egress_spec``
-    0; Egress; an egress clone (the egress-processed headers, metadata reset except the preserved
-    fields, instance type EGRESS_CLONE) is made before the drop check; drop when
-    ``egress_spec`` is 511; ComputeChecksum and Deparser; a recirculation goes back to ingress
-    with the deparsed bytes (instance type RECIRC); else the packet leaves on ``egress_port``.
+    one past the drop port (9 bits: 0 for 511); Egress; an egress clone (the egress-processed
+    headers, metadata reset except the preserved fields, instance type EGRESS_CLONE) is made
+    before the drop check; drop when ``egress_spec`` is the drop port; ComputeChecksum and
+    Deparser; a recirculation goes back to ingress with the deparsed bytes (instance type
+    RECIRC); else the packet leaves on ``egress_port``.
 
 Where the engine differs from BMv2: a failed ``assert``/``assume`` aborts BMv2; here it is logged
 as an error and the packet is dropped. Digest data that is a header or metadata field is read
@@ -30,7 +32,8 @@ when ``digest`` is called, as the temporaries p4c creates for them hold.
 
 Beyond BMv2 (``sluice.p4``): ``sluice_queue_pause``/``sluice_queue_resume`` act on the traffic
 manager when the action runs, at the clock's current time; a queue index the switch has no queue
-for, or port 511, is ignored.
+for, or the drop port, is ignored. ``mark_to_drop`` sets ``egress_spec`` to the drop port, as
+BMv2's does.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from ..frontend import constfold
@@ -53,7 +56,8 @@ from .stateful import CounterArray, MeterArray, RegisterArray
 
 log = logging.getLogger("softswitch.engine.v1model")
 
-DROP_PORT = 511
+#: BMv2's default drop port (``simple_switch --drop-port``); a switch may use another
+DEFAULT_DROP_PORT = 511
 
 # standard_metadata.instance_type values (simple_switch's PktInstanceType)
 PKT_INSTANCE_TYPE_NORMAL = 0
@@ -64,6 +68,7 @@ PKT_INSTANCE_TYPE_RECIRC = 4
 PKT_INSTANCE_TYPE_REPLICATION = 5
 PKT_INSTANCE_TYPE_RESUBMIT = 6
 
+_MASK9 = 0x1FF
 _MASK32 = 0xFFFFFFFF
 _MASK48 = (1 << 48) - 1
 
@@ -152,8 +157,10 @@ class V1ModelPipeline:
         pre: PacketReplicationEngine,
         table_factory: Callable[..., Any],
         seed: int = 0,
+        drop_port: int = DEFAULT_DROP_PORT,
     ) -> None:
         self.gen = gen
+        self.drop_port = drop_port
         self.clock = clock
         self.tm = tm
         self.pre = pre
@@ -161,6 +168,7 @@ class V1ModelPipeline:
         ns = runtime_namespace(self.rng)
         self.ctx = PacketContext()
         ns["_ctx"] = self.ctx
+        ns["_DROP_PORT"] = drop_port  # mark_to_drop sets egress_spec to it
         ns["_queue_pause"] = self._queue_pause
         ns["_queue_resume"] = self._queue_resume
         self.tables: dict[str, Any] = {}
@@ -230,11 +238,11 @@ class V1ModelPipeline:
     # -- sluice.p4: data-plane queue pause and resume ----------------------------------------
 
     def _queue_pause(self, port: int, qid: int) -> None:
-        if port != DROP_PORT and qid < self.tm.priority_queues:
+        if port != self.drop_port and qid < self.tm.priority_queues:
             self.tm.pause(port, qid)
 
     def _queue_resume(self, port: int, qid: int) -> None:
-        if port != DROP_PORT and qid < self.tm.priority_queues:
+        if port != self.drop_port and qid < self.tm.priority_queues:
             self.tm.resume(port, qid)
 
     # -- ingress -----------------------------------------------------------------------------
@@ -306,7 +314,7 @@ class V1ModelPipeline:
             self._multicast(item, mgid)
             return
         egress_spec = sm.egress_spec
-        if egress_spec == DROP_PORT:
+        if egress_spec == self.drop_port:
             self.dropped += 1
             return
         sm.instance_type = PKT_INSTANCE_TYPE_NORMAL
@@ -384,7 +392,8 @@ class V1ModelPipeline:
         sm.deq_timedelta = d.deq_timedelta & _MASK32
         sm.deq_qdepth = d.deq_qdepth
         sm.egress_port = d.port
-        sm.egress_spec = 0
+        # BMv2 starts egress with egress_spec one past the drop port (9 bits: 0 for port 511)
+        sm.egress_spec = (self.drop_port + 1) & _MASK9
         sm.packet_length = length = item.ingress_length
         ctx.sm = sm
         ctx.now_us = now
@@ -410,7 +419,7 @@ class V1ModelPipeline:
             if ctx.clone_session is not None:
                 self._egress_clone(ctx.clone_session, ctx.clone_fl, item, meta, sm)
             recirc = ctx.recirculate_fl
-        if sm.egress_spec == DROP_PORT:
+        if sm.egress_spec == self.drop_port:
             self.dropped += 1
             return
         ctx.payload = item.payload
@@ -493,8 +502,21 @@ class ValueSet:
             raise ValueError(f"value set {self.name} is full ({self.size})")
         self.members.append((value, mask))
 
+    def set_members(self, members: Iterable[tuple[Any, Any]]) -> None:
+        """Replace every member at once (P4Runtime's ``ValueSetEntry`` MODIFY): ``(value,
+        mask)`` pairs as :meth:`add` takes them. Raises :class:`ValueError` when they exceed
+        ``size``, leaving the set unchanged; otherwise the parser sees the old or the new
+        members, never a mix."""
+        new = [(value, mask) for value, mask in members]
+        if 0 < self.size < len(new):
+            raise ValueError(
+                f"value set {self.name}: {len(new)} members exceed its size {self.size}"
+            )
+        self.members = new
+
     def clear(self) -> None:
-        self.members.clear()
+        """Remove every member."""
+        self.members = []
 
     def match(self, key: Any) -> bool:
         for value, mask in self.members:

@@ -225,7 +225,7 @@ class ExternEntities:
                 if fm is not None:
                     out.match.append(fm)
             canonical.append(out)
-        vs.members = engine_members  # one assignment: the parser sees old or new
+        vs.set_members(engine_members)
         self._value_set_members[info.id] = canonical
 
     def _value_set_member(

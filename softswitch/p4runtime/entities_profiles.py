@@ -4,15 +4,12 @@ one-shot ``ActionProfileActionSet``s.
 
 A mixin of :class:`~.entities.EntityStore` (through :class:`~.entities_tables.TableEntities`).
 
-The engine builds one :class:`~softswitch.engine.action_profiles.ActionProfile` per indirect
-table, even when tables share an instance; members and groups are written to each of them (same
-order, so the same handles), which keeps them identical.
-
-Weights: the engine's groups hold each member once, so a group member's weight must be 1
-(anything else is ``UNIMPLEMENTED``); a one-shot action set with weight ``w`` gets ``w`` hidden
-members with that action. ``watch_port`` is ``UNIMPLEMENTED``. One-shot members and groups get
-ids above the uint32 range, so they never collide with the controller's and reads leave them
-out.
+Each action profile is one engine :class:`~softswitch.engine.action_profiles.ActionProfile`
+(``switch.action_profiles[name]``), shared by the tables it implements. Member weights go to
+the engine as they are; a one-shot action set gets one hidden member per action, with that
+action's weight, in a hidden group. ``watch_port`` is ``UNIMPLEMENTED``. One-shot members and
+groups get ids above the uint32 range, so they never collide with the controller's and reads
+leave them out.
 """
 
 from __future__ import annotations
@@ -115,18 +112,11 @@ def decode_meter_config(cfg: p4runtime_pb2.MeterConfig, unit: str, where: str) -
 
 
 def encode_meter_config(rates: MeterRates | None) -> p4runtime_pb2.MeterConfig | None:
-    """Engine rates back in units per second, ``None`` when unconfigured.
-
-    Rounded, not truncated: ``MeterRates.per_second`` truncates, so ``cir`` 249 would read back
-    as 248 (249 / 1e6 * 1e6 is 248.99999999999997)."""
+    """Engine rates back in units per second, ``None`` when unconfigured."""
     if rates is None:
         return None
-    return p4runtime_pb2.MeterConfig(
-        cir=round(rates.cir * 1_000_000.0),
-        cburst=rates.cburst,
-        pir=round(rates.pir * 1_000_000.0),
-        pburst=rates.pburst,
-    )
+    cir, cburst, pir, pburst = rates.per_second()
+    return p4runtime_pb2.MeterConfig(cir=cir, cburst=cburst, pir=pir, pburst=pburst)
 
 
 def counter_data(packets: int, nbytes: int, unit: int) -> p4runtime_pb2.CounterData:
@@ -167,55 +157,50 @@ class ProfileEntities:
         self._group_max_size: dict[tuple[int, int], int] = {}
         self._next_hidden = HIDDEN_ID_BASE
 
-    def _profiles(self, profile_id: int) -> list[ActionProfile]:
-        """The engine's copies of one action profile (one per table it implements)."""
-        out = []
-        for t in self.index.profile_tables(profile_id):
-            table = self._engine_tables.get(t.id)
-            if table is not None and table.profile is not None:
-                out.append(table.profile)
-        if not out:
-            prof = self.index.action_profiles[profile_id]
-            raise P4RTError(Code.INTERNAL, f"action profile {prof.name} has no engine table")
-        return out
+    def _profile(self, profile_id: int) -> ActionProfile:
+        """The engine object of one action profile."""
+        prof = self.index.action_profiles[profile_id]
+        engine = self.switch.action_profiles.get(prof.name)
+        if engine is None:
+            raise P4RTError(Code.INTERNAL, f"action profile {prof.name} is not in the engine")
+        return engine
 
     def _make_oneshot(self, info: TableInfo, shot: OneShot) -> ProfileRef:
-        """Create the hidden members and group of a one-shot set in every engine copy (all or
-        nothing: a failure removes what was made and raises P4RTError)."""
+        """Create the hidden members and group of a one-shot set (all or nothing: a failure
+        removes what was made and raises P4RTError)."""
+        engine = self._profile(info.implementation_id)
         gid = self._next_hidden
         self._next_hidden += 1
-        mids: list[int] = []
+        weights: dict[int, int] = {}
         shot.group_id, shot.member_ids = gid, ()
         try:
             for call, weight in shot.actions:
-                for _ in range(weight):
-                    mids.append(self._next_hidden)
-                    self._next_hidden += 1
-                    shot.member_ids = tuple(mids)
-                    for p in self._profiles(info.implementation_id):
-                        engine_call(p.add_member, mids[-1], call)
-            for p in self._profiles(info.implementation_id):
-                engine_call(p.create_group, gid, mids)
+                mid = self._next_hidden
+                self._next_hidden += 1
+                engine_call(engine.add_member, mid, call)
+                weights[mid] = weight
+                shot.member_ids = tuple(weights)
+            engine_call(engine.create_group, gid, weights)
         except P4RTError:
             self._drop_oneshot(info, shot)
             raise
         return ProfileRef(group=gid)
 
     def _drop_oneshot(self, info: TableInfo, shot: OneShot) -> None:
-        for p in self._profiles(info.implementation_id):
-            if shot.group_id in p.groups():
-                p.delete_group(shot.group_id)
-            for mid in shot.member_ids:
-                if mid in p.members():
-                    p.delete_member(mid)
+        engine = self._profile(info.implementation_id)
+        if shot.group_id in engine.groups():
+            engine.delete_group(shot.group_id)
+        for mid in shot.member_ids:
+            if mid in engine.members():
+                engine.delete_member(mid)
 
     # -- ActionProfileMember / ActionProfileGroup ------------------------------------------
 
     def _check_unused(self, profile_id: int, ref: ProfileRef, where: str) -> None:
         """FAILED_PRECONDITION if a group (for a member) or an entry of any table the profile
-        implements uses ``ref``: checked across all engine copies before any is changed."""
+        implements uses ``ref``."""
         if ref.member is not None:
-            for gid, mids in self._profiles(profile_id)[0].groups().items():
+            for gid, mids in self._profile(profile_id).groups().items():
                 if ref.member in mids:
                     raise P4RTError(Code.FAILED_PRECONDITION, f"{where} is in group {gid}")
         for t in self.index.profile_tables(profile_id):
@@ -226,17 +211,16 @@ class ProfileEntities:
     def write_member(self, utype: int, m: p4runtime_pb2.ActionProfileMember) -> None:
         """Apply one ActionProfileMember update."""
         prof = self.index.action_profiles[m.action_profile_id]
-        engines = self._profiles(prof.id)
+        engine = self._profile(prof.id)
         where = f"action profile {prof.name}, member {m.member_id}"
         if m.member_id >= HIDDEN_ID_BASE:
             raise invalid(f"{where}: member id out of range")
-        exists = m.member_id in engines[0].members()
+        exists = m.member_id in engine.members()
         if utype == Update.DELETE:
             if not exists:
                 raise not_found(f"{where} does not exist")
             self._check_unused(prof.id, ProfileRef(member=m.member_id), where)
-            for p in engines:
-                engine_call(p.delete_member, m.member_id)
+            engine_call(engine.delete_member, m.member_id)
             return
         if not m.HasField("action"):
             raise invalid(f"{where}: the member needs an action")
@@ -248,66 +232,69 @@ class ProfileEntities:
         if utype == Update.INSERT:
             if exists:
                 raise P4RTError(Code.ALREADY_EXISTS, f"{where} already exists")
-            if len(engines[0].members()) >= engines[0].size:
+            if len(engine.members()) >= engine.size:
                 raise P4RTError(
-                    Code.RESOURCE_EXHAUSTED,
-                    f"action profile {prof.name} is full ({engines[0].size})",
+                    Code.RESOURCE_EXHAUSTED, f"action profile {prof.name} is full ({engine.size})"
                 )
-            for p in engines:
-                engine_call(p.add_member, m.member_id, call)
+            engine_call(engine.add_member, m.member_id, call)
         elif utype == Update.MODIFY:
             if not exists:
                 raise not_found(f"{where} does not exist")
-            for p in engines:
-                engine_call(p.modify_member, m.member_id, call)
+            engine_call(engine.modify_member, m.member_id, call)
         else:
             raise invalid(f"{where}: unknown update type {utype}")
 
     def write_group(self, utype: int, g: p4runtime_pb2.ActionProfileGroup) -> None:
         """Apply one ActionProfileGroup update."""
         prof = self.index.action_profiles[g.action_profile_id]
-        engines = self._profiles(prof.id)
+        engine = self._profile(prof.id)
         where = f"action profile {prof.name}, group {g.group_id}"
         if not prof.proto.with_selector:
             raise invalid(f"action profile {prof.name} has no selector: no groups")
         if g.group_id >= HIDDEN_ID_BASE:
             raise invalid(f"{where}: group id out of range")
         key = (prof.id, g.group_id)
-        exists = g.group_id in engines[0].groups()
+        exists = g.group_id in engine.groups()
         if utype == Update.DELETE:
             if not exists:
                 raise not_found(f"{where} does not exist")
             self._check_unused(prof.id, ProfileRef(group=g.group_id), where)
-            for p in engines:
-                engine_call(p.delete_group, g.group_id)
+            engine_call(engine.delete_group, g.group_id)
             self._group_max_size.pop(key, None)
             return
-        members = []
+        by_members = prof.proto.WhichOneof("selector_size_semantics") == "sum_of_members"
+        max_weight = prof.proto.sum_of_members.max_member_weight if by_members else 0
+        members: dict[int, int] = {}
         for mem in g.members:
             if mem.member_id in members:
                 raise invalid(f"{where}: member {mem.member_id} given twice")
             if mem.weight <= 0:
                 raise invalid(f"{where}: member {mem.member_id}: weight must be > 0")
-            if mem.weight != 1:
-                raise unimplemented(f"{where}: member {mem.member_id}: only weight 1 is supported")
+            if max_weight and mem.weight > max_weight:
+                raise invalid(
+                    f"{where}: member {mem.member_id}: weight {mem.weight} exceeds the "
+                    f"profile's max_member_weight {max_weight}"
+                )
             if mem.WhichOneof("watch_kind") is not None:
                 raise unimplemented(f"{where}: watch ports are not supported")
-            if mem.member_id >= HIDDEN_ID_BASE or mem.member_id not in engines[0].members():
+            if mem.member_id >= HIDDEN_ID_BASE or mem.member_id not in engine.members():
                 raise not_found(f"{where}: member {mem.member_id} does not exist")
-            members.append(mem.member_id)
+            members[mem.member_id] = mem.weight
         max_group = prof.proto.max_group_size
         if max_group and not 0 < g.max_size <= max_group:
             raise invalid(f"{where}: max_size must be in 1..{max_group}, got {g.max_size}")
-        if g.max_size and len(members) > g.max_size:
+        # the group's size as P4Info's selector_size_semantics counts it (sum of weights unless
+        # the profile says sum of members)
+        size, unit = (len(members), "members") if by_members else (sum(members.values()), "weight")
+        if g.max_size and size > g.max_size:
             raise P4RTError(
                 Code.RESOURCE_EXHAUSTED,
-                f"{where}: {len(members)} members exceed max_size {g.max_size}",
+                f"{where}: {size} ({unit}) exceeds max_size {g.max_size}",
             )
         if utype == Update.INSERT:
             if exists:
                 raise P4RTError(Code.ALREADY_EXISTS, f"{where} already exists")
-            for p in engines:
-                engine_call(p.create_group, g.group_id, members)
+            engine_call(engine.create_group, g.group_id, members)
             self._group_max_size[key] = g.max_size
         elif utype == Update.MODIFY:
             if not exists:
@@ -316,8 +303,7 @@ class ProfileEntities:
                 raise invalid(
                     f"{where}: max_size cannot change (was {self._group_max_size.get(key, 0)})"
                 )
-            for p in engines:
-                engine_call(p.set_group_members, g.group_id, members)
+            engine_call(engine.set_group_members, g.group_id, members)
         else:
             raise invalid(f"{where}: unknown update type {utype}")
 
@@ -329,7 +315,7 @@ class ProfileEntities:
             else list(self.index.action_profiles)
         )
         for prof in profs:
-            for mid, call in self._profiles(prof.id)[0].members().items():
+            for mid, call in self._profile(prof.id).members().items():
                 if mid >= HIDDEN_ID_BASE or (m.member_id and mid != m.member_id):
                     continue
                 ent = p4runtime_pb2.Entity()
@@ -348,13 +334,14 @@ class ProfileEntities:
         for prof in profs:
             if not prof.proto.with_selector:
                 continue
-            for gid, mids in self._profiles(prof.id)[0].groups().items():
+            engine = self._profile(prof.id)
+            for gid in engine.groups():
                 if gid >= HIDDEN_ID_BASE or (g.group_id and gid != g.group_id):
                     continue
                 ent = p4runtime_pb2.Entity()
                 out = ent.action_profile_group
                 out.action_profile_id, out.group_id = prof.id, gid
                 out.max_size = self._group_max_size.get((prof.id, gid), 0)
-                for mid in sorted(mids):
-                    out.members.add(member_id=mid, weight=1)
+                for mid, weight in sorted(engine.group_weights(gid).items()):
+                    out.members.add(member_id=mid, weight=weight)
                 yield ent

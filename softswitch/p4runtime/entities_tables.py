@@ -19,7 +19,7 @@ from p4.config.v1 import p4info_pb2
 from p4.v1 import p4runtime_pb2
 
 from ..engine.action_profiles import ProfileRef
-from ..engine.stateful import Meter, MeterRates
+from ..engine.stateful import MeterRates
 from ..engine.tables import (
     ActionCall,
     Exact,
@@ -83,9 +83,6 @@ class TableEntities(ProfileEntities):
     switch: Any
 
     def _init_tables(self) -> None:
-        self._controller_metadata: weakref.WeakKeyDictionary[TableEntry, int] = (
-            weakref.WeakKeyDictionary()
-        )
         self._oneshots: weakref.WeakKeyDictionary[TableEntry, OneShot] = weakref.WeakKeyDictionary()
         self._init_profiles()
         self._engine_tables: dict[int, MatchTable] = {}
@@ -162,7 +159,7 @@ class TableEntities(ProfileEntities):
         if not indirect:
             raise invalid(f"{where} is direct: give an action, not {which}")
         prof = self.index.action_profiles[info.implementation_id]
-        engine = self._profiles(prof.id)[0]
+        engine = self._profile(prof.id)
         if which == "action_profile_member_id":
             mid = ta.action_profile_member_id
             if mid >= HIDDEN_ID_BASE or mid not in engine.members():
@@ -186,11 +183,10 @@ class TableEntities(ProfileEntities):
             actions.append((call, apa.weight))
         if not actions:
             raise invalid(f"{where}: empty action set")
-        total = sum(w for _, w in actions)
-        if total > engine.size - len(engine.members()):
+        if len(actions) > engine.size - len(engine.members()):
             raise P4RTError(
                 Code.RESOURCE_EXHAUSTED,
-                f"{where}: action profile {prof.name} has no room for {total} members",
+                f"{where}: action profile {prof.name} has no room for {len(actions)} members",
             )
         return OneShot(actions)
 
@@ -293,7 +289,7 @@ class TableEntities(ProfileEntities):
                 self._drop_oneshot(info, old_shot)
             entry.timeout_ns = te.idle_timeout_ns
             entry.metadata = te.metadata
-            self._set_controller_metadata(entry, te.controller_metadata)
+            entry.controller_metadata = te.controller_metadata
         self._apply_resources(w, entry)
 
     def _find(self, table: MatchTable, match: tuple[Match, ...], prio: int) -> TableEntry | None:
@@ -321,10 +317,8 @@ class TableEntities(ProfileEntities):
             timeout_ns=te.idle_timeout_ns,
             last_hit_ns=self.switch.clock.now_ns(),
             metadata=te.metadata,
+            controller_metadata=te.controller_metadata,
         )
-        unit = getattr(w.table, "direct_meter_unit", None)
-        if unit is not None:
-            entry.meter = Meter(unit, self.switch.clock.now_us())
         try:
             engine_call(w.table.add, entry)
         except P4RTError:
@@ -333,14 +327,7 @@ class TableEntities(ProfileEntities):
             raise
         if shot is not None:
             self._oneshots[entry] = shot
-        self._set_controller_metadata(entry, te.controller_metadata)
         self._apply_resources(w, entry)
-
-    def _set_controller_metadata(self, entry: TableEntry, value: int) -> None:
-        if value:
-            self._controller_metadata[entry] = value
-        else:
-            self._controller_metadata.pop(entry, None)
 
     def _resources(
         self, info: TableInfo, table: MatchTable, te: p4runtime_pb2.TableEntry
@@ -428,9 +415,7 @@ class TableEntities(ProfileEntities):
         for e in table.entries():
             if te.priority and e.priority != te.priority:
                 continue
-            if te.controller_metadata and self._controller_metadata.get(e, 0) != (
-                te.controller_metadata
-            ):
+            if te.controller_metadata and e.controller_metadata != te.controller_metadata:
                 continue
             if te.metadata and e.metadata != te.metadata:
                 continue
@@ -462,7 +447,7 @@ class TableEntities(ProfileEntities):
         msg.action.CopyFrom(self._encode_table_action(e, e.action))
         msg.idle_timeout_ns = e.timeout_ns
         msg.metadata = e.metadata
-        msg.controller_metadata = self._controller_metadata.get(e, 0)
+        msg.controller_metadata = e.controller_metadata
         msg.is_const = e.is_const or info.is_const
         if req.HasField("counter_data") and info.direct_counter_id:
             unit = self.index.direct_counters[info.direct_counter_id].proto.spec.unit
@@ -498,8 +483,9 @@ class TableEntities(ProfileEntities):
         return out
 
     def poll_idle_timeouts(self, now_ns: int | None = None) -> list[p4runtime_pb2.TableEntry]:
-        """Entries of tables with idle timeout support that expired since the last poll (each
-        reported once until hit again), as TableEntry messages in table order."""
+        """Entries of tables with idle timeout support due a notification (idle for their TTL
+        since their last hit and their last notification), as TableEntry messages in table
+        order."""
         now = self.switch.clock.now_ns() if now_ns is None else now_ns
         expired = []
         for info in self.index.tables:

@@ -10,9 +10,9 @@
   first, send them as one ``DigestList`` with a fresh ``list_id``, and keep their values in a cache
   until the client acknowledges the list (``DigestListAck``) or ``ack_timeout_ns`` passes; a value
   in the buffer or the cache is not sent again.
-- :class:`IdleTimeouts`: turns the engine's expired entries into ``IdleTimeoutNotification``s
-  and, as the spec asks, re-arms each notified entry: an entry still not hit after another TTL is
-  notified again.
+- :class:`IdleTimeouts`: turns the entries the engine reports as expired into
+  ``IdleTimeoutNotification``s (the engine re-reports an entry still not hit after another TTL,
+  as the spec asks).
 """
 
 from __future__ import annotations
@@ -256,7 +256,7 @@ def _key(d: Any) -> Hashable:
 
 
 class IdleTimeouts:
-    """Expired entries to notifications, with the spec's re-arm (see the module docstring).
+    """Expired entries to notifications (see the module docstring).
 
     ``tables()`` yields ``(table_name, table)`` for the tables that support idle timeout;
     ``encode(table_name, entries)`` turns engine entries into ``p4.v1.TableEntry`` messages
@@ -273,26 +273,15 @@ class IdleTimeouts:
         self._tables = tables
         self._encode = encode
         self._send = send
-        # entries notified and not hit since: id(entry) -> (entry, time of the last notification)
-        self._notified: dict[str, dict[int, tuple[Any, int]]] = {}
         self.notifications = 0
 
     def scan(self, now_ns: int) -> None:
-        """Notify every entry idle for at least its TTL (engine clock ``now_ns``)."""
+        """Notify every entry due a notification at engine clock ``now_ns``: idle for its TTL
+        since its last hit and since its last notification."""
         for name, table in self._tables():
-            expired = list(table.expired(now_ns))
-            notified = self._notified.setdefault(name, {})
-            if notified:
-                live = {id(e) for e in table.entries()}
-                for key, (e, at) in list(notified.items()):
-                    if key not in live or not e.expired_reported:
-                        del notified[key]  # deleted, or hit since (the engine reports it anew)
-                    elif now_ns - at >= e.timeout_ns:
-                        expired.append(e)
+            expired = table.expired(now_ns)
             if not expired:
                 continue
-            for e in expired:
-                notified[id(e)] = (e, now_ns)
             resp = p4runtime_pb2.StreamMessageResponse()
             note = resp.idle_timeout_notification
             for msg in self._encode(name, expired):

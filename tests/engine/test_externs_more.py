@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from softswitch.engine.clock import VirtualClock
 from softswitch.engine.stateful import MeterRates
 from softswitch.engine.switch import Switch
 from softswitch.engine.tables import Exact, Optional
@@ -95,10 +96,9 @@ def test_idle_timeout_expires_unhit_entries_and_a_hit_refreshes() -> None:
         ingress="flows.apply();",
     ))
     table = sw.tables["I.flows"]
-    a = sw.add_entry("I.flows", [Exact(0xA)], "I.fwd", [1])
-    b = sw.add_entry("I.flows", [Exact(0xB)], "I.fwd", [2])
+    for src in (0xA, 0xB):
+        sw.add_entry("I.flows", [Exact(src)], "I.fwd", [src - 9], idle_timeout_ns=5_000_000)
     sw.add_entry("I.flows", [Exact(0xC)], "I.fwd", [3])  # no timeout: never reported
-    a.timeout_ns = b.timeout_ns = 5_000_000  # 5 ms
 
     def at(t_us: int, src: int | None = None) -> list[int]:
         sw.advance_to(t_us)
@@ -109,13 +109,14 @@ def test_idle_timeout_expires_unhit_entries_and_a_hit_refreshes() -> None:
     assert at(3_000, src=0xA) == []  # a hit at 3 ms restarts a's timer
     assert at(4_999) == []
     assert at(5_000) == [0xB]  # b: idle since insertion at 0
-    assert at(7_000) == []  # reported once until its next hit
+    assert at(7_000) == []  # not again within a TTL of the notification
     assert at(8_000) == [0xA]
-    assert at(9_000, src=0xB) == []  # a hit refreshes a reported entry
-    assert at(13_999) == []
+    assert at(9_000, src=0xB) == []  # a hit restarts a notified entry's timer
+    assert at(12_999) == []
+    assert at(13_000) == [0xA]  # a TTL after its notification at 8 ms, still no hit
     assert at(14_000) == [0xB]
     assert run(sw, 0, eth(src=0xD)) == [(0, eth(src=0xD))]  # a miss refreshes nothing
-    assert at(100_000) == []
+    assert at(18_000) == [0xA]
     assert table.expired(sw.clock.now_ns(), report=False) == []
 
 
@@ -189,6 +190,31 @@ def test_direct_meter_colour_follows_the_configured_rates() -> None:
     assert burst(500, 2) == [yellow, red]  # half a ms: one peak token, no committed token
     assert burst(2_000, 3) == [green, yellow, red]  # refilled (to the bursts)
     assert burst(3_000, 1) == [green]
+
+
+def test_entry_meter_cells_start_their_clock_when_the_entry_arrives() -> None:
+    clock = VirtualClock(start_us=7_000_000)  # the program loads 7 s into the run
+    sw = build(v1switch(
+        ingress_locals="""
+          direct_meter<bit<2>>(MeterType.packets) dm;
+          action colour() { dm.read(hdr.ethernet.etherType[1:0]); }
+          table metered {
+            key = { hdr.ethernet.src: exact; }
+            actions = { colour; NoAction; }
+            meters = dm;
+            entries = { 0x010203040506 : colour(); }
+          }
+        """,
+        ingress="metered.apply();",
+    ), clock=clock)
+    table = sw.tables["I.metered"]
+    (initial,) = table.entries()
+    assert initial.meter.time_origin_us == 7_000_000  # load time, not 0
+    assert initial.last_hit_ns == 7_000_000_000
+    sw.advance_to(7_500_000)
+    added = sw.add_entry("I.metered", [Exact(0x0A)], "I.colour")
+    assert added.meter.time_origin_us == 7_500_000  # the table makes the cell on insertion
+    assert added.meter.unit == "packets"
 
 
 # -- log_msg ---------------------------------------------------------------------------------

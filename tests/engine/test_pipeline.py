@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import struct
 
+import pytest
+
 from softswitch.engine.switch import Switch
 from softswitch.engine.tables import Exact
 from softswitch.frontend.compiler import compile_text
@@ -517,6 +519,14 @@ def test_parser_value_set() -> None:
     assert run(sw, 0, eth(etype=0x9999) + b"\x00")[0][1][14] == 0
     sw.value_sets["P.special"].add(0x9999)
     assert run(sw, 0, eth(etype=0x9999) + b"\x00")[0][1][14] == 0xAA
+    vs = sw.value_sets["P.special"]
+    vs.set_members([(0x8888, None), (0x7700, 0xFF00)])  # replaces 0x9999
+    assert run(sw, 0, eth(etype=0x9999) + b"\x00")[0][1][14] == 0
+    assert run(sw, 0, eth(etype=0x8888) + b"\x00")[0][1][14] == 0xAA
+    assert run(sw, 0, eth(etype=0x77AB) + b"\x00")[0][1][14] == 0xAA
+    with pytest.raises(ValueError, match="exceed its size 4"):
+        vs.set_members([(i, None) for i in range(5)])
+    assert vs.members == [(0x8888, None), (0x7700, 0xFF00)]  # unchanged
 
 
 def test_device_config_bytes_load_and_random_is_seeded() -> None:

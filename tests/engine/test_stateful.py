@@ -189,3 +189,10 @@ def test_p4runtime_rates_convert_per_second_as_bmv2_pi_does():
     rates = MeterRates.from_per_second(1000, 10, 2000, 20)
     assert rates == MeterRates(0.001, 10, 0.002, 20)
     assert rates.per_second() == (1000, 10, 2000, 20)
+
+
+def test_per_second_rates_survive_the_float_round_trip():
+    # 249 / 1e6 * 1e6 is 248.99999999999997: truncation would read back 248
+    for cir, pir in [(249, 249), (1, 3), (123_456_789, 987_654_321), (0, 7)]:
+        rates = MeterRates.from_per_second(cir, 5, pir, 9)
+        assert rates.per_second() == (cir, 5, pir, 9)

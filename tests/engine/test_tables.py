@@ -196,12 +196,16 @@ def test_const_entries_are_read_only() -> None:
 def test_initial_entry_priorities_follow_the_spec() -> None:
     assert initial_entry_priorities([None, None, None]) == [3, 2, 1]
     # largest_priority_wins = false, priority_delta = 10: 10, 20, 30, 40, 40, 50 in the spec's
-    # numbers (smaller wins), negated internally
+    # numbers (smaller wins), turned into positive "larger wins" numbers, order and ties kept
     got = initial_entry_priorities([10, None, None, None, 40, None], False, 10)
-    assert got == [-10, -20, -30, -40, -40, -50]
+    assert got == [41, 31, 21, 11, 11, 1]
     assert initial_entry_priorities([None, None, None], True, 10) == [21, 11, 1]
-    assert initial_entry_priorities([None, None], False, 10) == [-1, -11]
+    assert initial_entry_priorities([None, None], False, 10) == [11, 1]
     assert initial_entry_priorities([100, None, 7, None], True, 5) == [100, 95, 7, 2]
+    # a priority below 1 (allowed by the language, not by P4Runtime) shifts them all
+    assert initial_entry_priorities([2, None, None], True, 1) == [3, 2, 1]
+    assert initial_entry_priorities([1, None, None], True, 1) == [3, 2, 1]
+    assert initial_entry_priorities([0, None], False, 1) == [2, 1]
     with pytest.raises(ValueError, match="first entry must have a priority"):
         initial_entry_priorities([None, 100, None])
 
@@ -214,17 +218,22 @@ def test_non_const_initial_entries_can_be_changed() -> None:
     assert hit(t, 1) == "b" and hit(t, 2) == "c"
 
 
-def test_idle_timeout_expiry_is_reported_once_until_hit() -> None:
+def test_idle_timeout_expiry_is_reported_again_after_every_further_ttl() -> None:
     t = MatchTable("t", [KeySpec("k", "exact", 8)])
     t.add(TableEntry((Exact(1),), A, timeout_ns=1000, last_hit_ns=0))
     t.add(TableEntry((Exact(2),), B, timeout_ns=5000, last_hit_ns=0))
     t.add(TableEntry((Exact(3),), C))  # no timeout
     assert t.expired(999) == []
     assert [e.action for e in t.expired(1000)] == [A]
-    assert t.expired(1500) == []  # reported already
-    t.lookup((1,)).touch(2000)
-    assert t.expired(2500) == []
+    assert t.expired(1500) == []  # reported at 1000: not again within a TTL
+    assert t.expired(1999, report=False) == []
+    assert [e.action for e in t.expired(2000, report=False)] == [A]  # due, not recorded
+    assert [e.action for e in t.expired(2100)] == [A]  # a TTL after the last notification
+    t.lookup((1,)).touch(2500)
+    assert t.expired(3000) == []
+    assert [e.action for e in t.expired(3500)] == [A]  # a TTL after the hit
     assert [e.action for e in t.expired(6000)] == [A, B]
+    assert t.lookup((1,)).last_hit_ns == 2500  # notifications are not hits
 
 
 def test_direct_counter_slots() -> None:
@@ -250,6 +259,30 @@ def test_action_profile_members_and_selector_choice() -> None:
     assert sel.select(2, 7) is None  # empty group: the caller runs the default action
     with pytest.raises(InUse):
         sel.delete_member(10)
+
+
+def test_member_weights_count_in_the_selection() -> None:
+    sel = ActionProfile("sel", with_selector=True, max_group_size=6)
+    for mid, action in ((10, A), (20, B), (5, C)):
+        sel.add_member(mid, action)
+    sel.create_group(1, {5: 2, 10: 1, 20: 3})  # selection order: handles 10, 20, 5
+    assert sel.group_weights(1) == {10: 1, 20: 3, 5: 2}
+    assert sel.groups() == {1: [10, 20, 5]}
+    # hash % 6: slot 0 is a, 1..3 are b, 4..5 are c
+    assert "".join(sel.select(1, h).name for h in range(12)) == "abbbccabbbcc"
+    with pytest.raises(TableFull):
+        sel.set_group_members(1, {5: 2, 10: 2, 20: 3})  # total weight 7 > 6
+    with pytest.raises(ValueError, match="weight must be >= 1"):
+        sel.set_group_members(1, {10: 0})
+    assert "".join(sel.select(1, h).name for h in range(6)) == "abbbcc"  # unchanged
+    sel.set_group_members(1, [10, 20])  # plain ids: weight 1 each, BMv2's choice
+    assert sel.group_weights(1) == {10: 1, 20: 1}
+    assert [sel.select(1, h) for h in range(3)] == [A, B, A]
+    sel.remove_from_group(1, 10)
+    sel.add_to_group(1, 5, weight=2)
+    assert "".join(sel.select(1, h).name for h in range(3)) == "bcc"
+    with pytest.raises(InUse):
+        sel.delete_member(5)
 
 
 def test_indirect_table_entries_reference_members_and_groups() -> None:
@@ -298,7 +331,7 @@ def test_many_ternary_entries_with_few_masks() -> None:
 def test_at_priority_annotations_rank_smaller_first_as_p4c_bmv2() -> None:
     # three const entries, @priority(3), none, @priority(1): the third wins, then the second
     got = initial_entry_priorities([None, None, None], at_priority=[3, None, 1])
-    assert got == [-3, -2, -1]
+    assert got == [1, 2, 3]  # positive, larger wins, as P4Runtime reads them
     t = MatchTable("t", [KeySpec("k", "ternary", 16)])
     t.load_initial_entries(
         [

@@ -396,6 +396,30 @@ def test_action_selector_picks_members_by_hash_of_selector_keys() -> None:
         h = hashes.hash_fields("crc16", [(src, 48)])
         (port, _), = run(sw, 0, eth(src=src))
         assert port == 10 + h % 3
+    # weights: member 1 counts twice, so the pick is hash % 4 over slots 0, 1, 1, 2
+    t.profile.set_group_members(1, {0: 1, 1: 2, 2: 1})
+    for src in (1, 2, 3, 0xABCDEF):
+        h = hashes.hash_fields("crc16", [(src, 48)])
+        (port, _), = run(sw, 0, eth(src=src))
+        assert port == 10 + [0, 1, 1, 2][h % 4]
+
+
+def test_a_miss_counts_in_no_direct_counter_as_in_bmv2() -> None:
+    # BMv2 (match_units.cpp, match_tables.cpp) updates the direct counter and runs the direct
+    # meter only on a hit; its PI refuses default-entry direct resources
+    sw = build(v1switch(
+        ingress_locals="""
+          direct_counter(CounterType.packets_and_bytes) dc;
+          action fwd(bit<9> p) { standard_metadata.egress_spec = p; }
+          table counted { key = { hdr.ethernet.src: exact; } actions = { fwd; NoAction; }
+                          default_action = fwd(3); counters = dc; }
+        """,
+        ingress="counted.apply();",
+    ))
+    e = sw.add_entry("I.counted", [Exact(1)], "I.fwd", [2])
+    assert [p for p, _ in run(sw, 0, eth(src=1))] == [2]
+    assert [p for p, _ in run(sw, 0, eth(src=5))] == [3]  # a miss: the default action
+    assert (e.packets, e.bytes) == (1, 14)
 
 
 def test_tail_drop_and_real_clock_run() -> None:
@@ -446,3 +470,32 @@ def test_deprecated_resubmit_with_data_preserves_those_fields() -> None:
       }
     """))
     assert run(sw, 1, eth())[0][1][6:12] == (0x0300).to_bytes(6, "big")
+
+
+# -- drop port ---------------------------------------------------------------------------------
+
+DROP_PORT_PROGRAM = v1switch(
+    decls="header r_t { bit<16> spec; }",
+    headers="ethernet_t ethernet; r_t r;",
+    parser="state start { pkt.extract(hdr.ethernet); pkt.extract(hdr.r); transition accept; }",
+    ingress="""
+      if (hdr.ethernet.etherType == 1) { mark_to_drop(standard_metadata); }
+      else { standard_metadata.egress_spec = (bit<9>)hdr.r.spec; }
+    """,
+    egress="hdr.r.spec = (bit<16>)standard_metadata.egress_spec;",  # what egress starts with
+)
+
+
+def test_drop_port_is_a_switch_option_as_bmv2s_drop_port() -> None:
+    default = build(DROP_PORT_PROGRAM)
+    assert run(default, 0, eth(etype=1) + b"\x00\x05") == []  # mark_to_drop
+    assert run(default, 0, eth(etype=2) + b"\x01\xff") == []  # egress_spec 511
+    assert run(default, 0, eth(etype=2) + b"\x00\x07") == [(7, eth(etype=2) + b"\x00\x00")]
+
+    sw = build(DROP_PORT_PROGRAM, drop_port=7)
+    assert sw.pipeline.drop_port == 7
+    assert run(sw, 0, eth(etype=1) + b"\x00\x05") == []  # mark_to_drop sets 7
+    assert run(sw, 0, eth(etype=2) + b"\x00\x07") == []  # egress_spec 7 drops
+    # 511 is an ordinary port now; egress starts with egress_spec one past the drop port
+    assert run(sw, 0, eth(etype=2) + b"\x01\xff") == [(511, eth(etype=2) + b"\x00\x08")]
+    assert sw.dropped == 2

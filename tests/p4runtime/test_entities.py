@@ -681,7 +681,12 @@ def test_idle_timeout(env: Env) -> None:
     env.sw.clock.advance_to(env.sw.clock.now_us() + 3000)
     (expired,) = env.store.poll_idle_timeouts()
     assert expired.match == te.match and expired.idle_timeout_ns == 2_000_000
-    assert env.store.poll_idle_timeouts() == []  # reported once
+    assert env.store.poll_idle_timeouts() == []  # not again within a TTL
+    env.sw.clock.advance_to(env.sw.clock.now_us() + 1999)
+    assert env.store.poll_idle_timeouts() == []
+    env.sw.clock.advance_to(env.sw.clock.now_us() + 1)
+    (again,) = env.store.poll_idle_timeouts()  # another TTL without hits: notified again
+    assert again.match == te.match
     bad = env.entry("I.smac", {"hdr.ethernet.src": 2}, env.action("I.learn"))
     bad.time_since_last_hit.SetInParent()
     assert env.error(INSERT, table_entry=bad).code == Code.INVALID_ARGUMENT
@@ -758,9 +763,16 @@ def test_members_groups_and_indirect_entries(env: Env) -> None:
         env.error(INSERT, action_profile_group=group(env, 8, [1, 2], max_size=1)).code
         == Code.RESOURCE_EXHAUSTED
     )
-    g = group(env, 8, [1])
+    # weights: the engine's group holds them (no hidden copies); max_size counts the weights
+    g = group(env, 8, [1, 2], max_size=3)
     g.members[0].weight = 3
-    assert env.error(INSERT, action_profile_group=g).code == Code.UNIMPLEMENTED
+    assert env.error(INSERT, action_profile_group=g).code == Code.RESOURCE_EXHAUSTED
+    g.max_size = 4
+    env.write(INSERT, action_profile_group=g)
+    assert env.read(action_profile_group=group(env, 8, [])) == [g]
+    prof = env.sw.action_profiles["I.ecmp_sel"]
+    assert prof.group_weights(8) == {1: 3, 2: 1} and sorted(prof.members()) == [1, 2]
+    env.write(DELETE, action_profile_group=group(env, 8, []))
     env.write(MODIFY, action_profile_group=group(env, 7, [1], max_size=4))
     assert env.read(action_profile_group=group(env, 7, []))[0].members[0].member_id == 1
     # clean up in order
@@ -781,6 +793,11 @@ def test_one_shot_action_set(env: Env) -> None:
         out = env.send(1, ipv4(dst="198.51.100.7", src=f"192.0.2.{i + 1}"))
         seen.add(out[0][0])
     assert seen == {21, 22}
+    # one hidden member per action, the weight on the engine's group
+    prof = env.sw.action_profiles["I.ecmp_sel"]
+    (weights,) = [prof.group_weights(g) for g in prof.groups()]
+    assert sorted(weights.values()) == [1, 2]
+    assert sorted(prof.member(m).args[0] for m in weights) == [21, 22]
     # hidden members and groups are not visible
     assert env.read(action_profile_member=p4runtime_pb2.ActionProfileMember()) == []
     assert env.read(action_profile_group=p4runtime_pb2.ActionProfileGroup()) == []
@@ -1019,6 +1036,15 @@ def test_metadata_and_read_filters(env: Env) -> None:
         a
     ]
     assert env.read(table_entry=p4runtime_pb2.TableEntry(table_id=tid, metadata=b"cookie")) == [a]
+    # both cookies live on the engine's entry
+    (engine_a,) = [e for e in env.sw.tables["I.ipv4_lpm"].entries() if e.metadata]
+    assert (engine_a.controller_metadata, engine_a.metadata) == (7, b"cookie")
+    a.controller_metadata = 9
+    env.write(MODIFY, table_entry=a)
+    assert engine_a.controller_metadata == 9
+    assert env.read(table_entry=p4runtime_pb2.TableEntry(table_id=tid, controller_metadata=9)) == [
+        a
+    ]
     by_action = p4runtime_pb2.TableEntry(table_id=tid)
     by_action.action.action.action_id = env.ix.actions.named("I.set_dmac").id
     assert env.read(table_entry=by_action) == [b]
@@ -1101,11 +1127,14 @@ V1Switch(P(), VC(), I(), E(), CC(), D()) main;
 
 
 def test_action_profile_shared_by_two_tables() -> None:
-    """The engine gives each table its own profile object; members reach both."""
+    """One engine profile object serves both tables; a member written once reaches both."""
     r = compile_text(SHARED_PROFILE, "p4rt_shared.p4")
     sw = Switch.from_program(r)
+    prof = sw.action_profiles["I.ap"]
+    assert sw.tables["I.t1"].profile is prof and sw.tables["I.t2"].profile is prof
     store = EntityStore(r.p4info, sw)
     ix = P4InfoIndex(r.p4info)
+    assert len(ix.action_profiles.named("I.ap").proto.table_ids) == 2
     m = p4runtime_pb2.ActionProfileMember(
         action_profile_id=ix.action_profiles.named("I.ap").id, member_id=1
     )
@@ -1136,7 +1165,11 @@ def test_action_profile_shared_by_two_tables() -> None:
     with pytest.raises(P4RTError) as e:
         store.write(upd)
     assert e.value.code == Code.FAILED_PRECONDITION
-    assert all(1 in sw.tables[n].profile.members() for n in ("I.t1", "I.t2"))
+    assert 1 in prof.members()
+    (got,) = store.read(
+        p4runtime_pb2.Entity(action_profile_member=p4runtime_pb2.ActionProfileMember())
+    )
+    assert got.action_profile_member == m
 
 
 PAIR_VALUE_SET = """#include <core.p4>
@@ -1186,16 +1219,86 @@ def test_one_shot_that_does_not_fit_leaves_no_trace(env: Env) -> None:
     for mid in range(1, 16):
         env.write(INSERT, action_profile_member=member(env, mid, 1))
     te = env.entry("I.ecmp", {"hdr.ipv4.dstAddr": 0xC6336407})
-    te.action.action_profile_action_set.action_profile_actions.add(
-        action=env.action("I.fwd", 21), weight=2
-    )
-    assert env.error(INSERT, table_entry=te).code == Code.RESOURCE_EXHAUSTED
+    actions = te.action.action_profile_action_set.action_profile_actions
+    actions.add(action=env.action("I.fwd", 21), weight=2)
+    actions.add(action=env.action("I.fwd", 22), weight=1)
+    assert env.error(INSERT, table_entry=te).code == Code.RESOURCE_EXHAUSTED  # 2 members, room 1
     prof = env.sw.tables["I.ecmp"].profile
     assert sorted(prof.members()) == list(range(1, 16)) and prof.groups() == {}
     assert env.read(table_entry=p4runtime_pb2.TableEntry(table_id=te.table_id)) == []
-    # a duplicate key is refused before any hidden member is made
-    te.action.action_profile_action_set.action_profile_actions[0].weight = 1
+    # one action of weight 2 is one hidden member
+    del actions[1]
     env.write(INSERT, table_entry=te)
+    assert len(prof.members()) == 16
+    # a duplicate key is refused before any hidden member is made
     env.write(DELETE, action_profile_member=member(env, 15, 1))
     assert env.error(INSERT, table_entry=te).code == Code.ALREADY_EXISTS
     assert len(prof.members()) == 15  # 14 visible + 1 hidden
+
+
+
+# -- initial entries' priorities ---------------------------------------------------------------
+
+INITIAL_PRIORITIES = """#include <core.p4>
+#include <v1model.p4>
+header ethernet_t { bit<48> dst; bit<48> src; bit<16> etherType; }
+struct headers { ethernet_t ethernet; }
+struct metadata { }
+parser P(packet_in pkt, out headers hdr, inout metadata meta, inout standard_metadata_t sm) {
+  state start { pkt.extract(hdr.ethernet); transition accept; }
+}
+control VC(inout headers hdr, inout metadata meta) { apply { } }
+control I(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) {
+  action fwd(bit<9> port) { sm.egress_spec = port; }
+  table annotated {
+    key = { hdr.ethernet.etherType: ternary; } actions = { fwd; }
+    const entries = {
+      0x1111 &&& 0x000F : fwd(1) @priority(3);
+      0x1181 &&& 0xFFFF : fwd(2);
+      0x1181 &&& 0xF00F : fwd(3) @priority(1);
+    }
+  }
+  table smaller_wins {
+    key = { hdr.ethernet.dst: ternary; } actions = { fwd; }
+    largest_priority_wins = false;
+    entries = { priority = 10: 0x1 &&& 0xF : fwd(4); 0x2 &&& 0xF : fwd(5); }
+  }
+  apply { annotated.apply(); smaller_wins.apply(); }
+}
+control E(inout headers hdr, inout metadata meta, inout standard_metadata_t sm) { apply { } }
+control CC(inout headers hdr, inout metadata meta) { apply { } }
+control D(packet_out pkt, in headers hdr) { apply { pkt.emit(hdr); } }
+V1Switch(P(), VC(), I(), E(), CC(), D()) main;
+"""
+
+
+def test_initial_entry_priorities_are_positive_ordered_and_addressable() -> None:
+    r = compile_text(INITIAL_PRIORITIES, "p4rt_prios.p4")
+    sw = Switch.from_program(r)
+    store = EntityStore(r.p4info, sw)
+    ix = P4InfoIndex(r.p4info)
+
+    def read(te: p4runtime_pb2.TableEntry) -> list[p4runtime_pb2.TableEntry]:
+        return [e.table_entry for e in store.read(p4runtime_pb2.Entity(table_entry=te))]
+
+    def port(entry: p4runtime_pb2.TableEntry) -> int:
+        return decode_bits(entry.action.action.params[0].value, 9)
+
+    # @priority: BMv2's numbers (3, 2 by position, 1; smaller wins) read back as 1, 2, 3
+    annotated = ix.tables.named("I.annotated").id
+    got = read(p4runtime_pb2.TableEntry(table_id=annotated))
+    assert [(port(e), e.priority, e.is_const) for e in got] == [
+        (1, 1, True), (2, 2, True), (3, 3, True)
+    ]
+    # each is addressable by its match and priority
+    for e in got:
+        key = p4runtime_pb2.TableEntry(table_id=annotated, priority=e.priority)
+        key.match.extend(e.match)
+        assert read(key) == [e]
+    sw.inject(0, bytes(12) + b"\x11\x81")
+    sw.run_until_idle()
+    assert [p for p, _ in sw.outputs()] == [3]  # @priority(1) wins in BMv2
+    # largest_priority_wins = false: 10 and 11 (smaller wins) read back as 2 and 1
+    got = read(p4runtime_pb2.TableEntry(table_id=ix.tables.named("I.smaller_wins").id))
+    assert [(port(e), e.priority) for e in got] == [(4, 2), (5, 1)]
+    assert all(e.priority > 0 for e in got)
