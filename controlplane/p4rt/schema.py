@@ -10,6 +10,10 @@
 
 An unknown name raises :class:`SchemaError` listing close matches. Multicast groups and clone
 sessions are not in P4Info (they are identified by number), so the schema has nothing for them.
+
+This is the project's one P4Info index: the embedded target's P4Runtime server looks objects up
+by id through it too (``softswitch.p4runtime.p4info_index``), with its own error codes. Each
+object keeps its P4Info message as ``proto`` for what the schema does not spell out.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ __all__ = [
     "DirectMeterInfo",
     "MatchFieldInfo",
     "MeterInfo",
+    "Named",
     "ObjectIndex",
     "P4Schema",
     "ParamInfo",
@@ -91,14 +96,18 @@ class ObjectIndex(Generic[T]):
             try:
                 return self._by_id[key]
             except KeyError:
-                raise SchemaError(f"no {self.kind} with id {key}") from None
+                raise self._missing(f"no {self.kind} with id {key}") from None
         found = self.get(key)
         if found is not None:
             return found
         if len(self._aliases.get(key, ())) > 1:
             names = ", ".join(sorted(i.name for i in self._aliases[key]))  # type: ignore[attr-defined]
-            raise SchemaError(f"{self.kind} name {key!r} is ambiguous: {names}")
-        raise SchemaError(self._unknown(key))
+            raise self._missing(f"{self.kind} name {key!r} is ambiguous: {names}")
+        raise self._missing(self._unknown(key))
+
+    def _missing(self, message: str) -> Exception:
+        """What a failed lookup raises (a server's index raises its own status instead)."""
+        return SchemaError(message)
 
     def get(self, key: str | int) -> T | None:
         """The object or None (an ambiguous alias is None too)."""
@@ -212,30 +221,38 @@ def _bitstring(bs: p4types_pb2.P4BitstringLikeTypeSpec) -> TypeSpec:
 
 
 @dataclass(frozen=True)
-class _Named:
+class Named:
+    """Any P4Info object: its preamble and its P4Info message (``proto``)."""
+
     id: int
     name: str
     alias: str
     annotations: tuple[str, ...]
+    proto: Any = field(default=None, compare=False, repr=False)  # the P4Info message
 
 
-def _named(pre: p4info_pb2.Preamble) -> dict[str, Any]:
+def _named(msg: Any) -> dict[str, Any]:
+    pre = msg.preamble
     return {
         "id": pre.id,
         "name": pre.name,
         "alias": pre.alias,
         "annotations": tuple(pre.annotations),
+        "proto": msg,
     }
 
 
 @dataclass(frozen=True)
 class MatchFieldInfo:
-    """One match field: ``kind`` is ``exact``, ``lpm``, ``ternary``, ``range`` or ``optional``."""
+    """One match field: ``kind`` is ``exact``, ``lpm``, ``ternary``, ``range`` or ``optional``;
+    ``translation`` is ``"sdn_bitwidth"`` or ``"sdn_string"`` for a ``@p4runtime_translation``
+    type."""
 
     id: int
     name: str
     bitwidth: int
     kind: str
+    translation: str | None = None
 
     @property
     def alias(self) -> str:
@@ -245,11 +262,13 @@ class MatchFieldInfo:
 
 @dataclass(frozen=True)
 class ParamInfo:
-    """One action parameter."""
+    """One action parameter (or controller metadata field); ``translation`` as for
+    :class:`MatchFieldInfo`."""
 
     id: int
     name: str
     bitwidth: int
+    translation: str | None = None
 
     @property
     def alias(self) -> str:
@@ -258,14 +277,14 @@ class ParamInfo:
 
 
 @dataclass(frozen=True)
-class ActionInfo(_Named):
+class ActionInfo(Named):
     """One action and its parameters (``params["port"]``)."""
 
     params: ObjectIndex[ParamInfo] = field(hash=False, compare=False, default=None)  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
-class TableInfo(_Named):
+class TableInfo(Named):
     """One table: match fields, the actions it allows and the resources attached to it."""
 
     match_fields: ObjectIndex[MatchFieldInfo] = field(hash=False, compare=False, default=None)  # type: ignore[assignment]
@@ -288,7 +307,7 @@ class TableInfo(_Named):
 
 
 @dataclass(frozen=True)
-class ActionProfileInfo(_Named):
+class ActionProfileInfo(Named):
     """An action profile or selector and the tables that use it."""
 
     tables: tuple[str, ...] = ()
@@ -298,7 +317,7 @@ class ActionProfileInfo(_Named):
 
 
 @dataclass(frozen=True)
-class CounterInfo(_Named):
+class CounterInfo(Named):
     """An indexed counter array; ``unit`` is ``packets``, ``bytes`` or ``both``."""
 
     unit: str = "both"
@@ -306,7 +325,7 @@ class CounterInfo(_Named):
 
 
 @dataclass(frozen=True)
-class DirectCounterInfo(_Named):
+class DirectCounterInfo(Named):
     """A direct counter and its table."""
 
     unit: str = "both"
@@ -314,7 +333,7 @@ class DirectCounterInfo(_Named):
 
 
 @dataclass(frozen=True)
-class MeterInfo(_Named):
+class MeterInfo(Named):
     """An indexed meter array; ``unit`` is ``packets`` or ``bytes``."""
 
     unit: str = "packets"
@@ -322,7 +341,7 @@ class MeterInfo(_Named):
 
 
 @dataclass(frozen=True)
-class DirectMeterInfo(_Named):
+class DirectMeterInfo(Named):
     """A direct meter and its table."""
 
     unit: str = "packets"
@@ -330,7 +349,7 @@ class DirectMeterInfo(_Named):
 
 
 @dataclass(frozen=True)
-class RegisterInfo(_Named):
+class RegisterInfo(Named):
     """A register array; ``type`` is the cell type (usually ``bits`` of ``bitwidth``)."""
 
     size: int = 0
@@ -343,7 +362,7 @@ class RegisterInfo(_Named):
 
 
 @dataclass(frozen=True)
-class ValueSetInfo(_Named):
+class ValueSetInfo(Named):
     """A parser value set; ``match`` lists its fields (often unnamed: found by id)."""
 
     match: ObjectIndex[MatchFieldInfo] = field(hash=False, compare=False, default=None)  # type: ignore[assignment]
@@ -351,7 +370,7 @@ class ValueSetInfo(_Named):
 
 
 @dataclass(frozen=True)
-class DigestInfo(_Named):
+class DigestInfo(Named):
     """A digest and the layout of its data (``type``, usually a struct)."""
 
     type: TypeSpec = TypeSpec("other")
@@ -363,7 +382,7 @@ class DigestInfo(_Named):
 
 
 @dataclass(frozen=True)
-class ControllerPacketMetadataInfo(_Named):
+class ControllerPacketMetadataInfo(Named):
     """The ``packet_in`` or ``packet_out`` header: its metadata fields by name."""
 
     metadata: ObjectIndex[ParamInfo] = field(hash=False, compare=False, default=None)  # type: ignore[assignment]
@@ -379,13 +398,15 @@ class P4Schema:
         self.p4info = p4info
         self.arch = p4info.pkg_info.arch
         ti = p4info.type_info
+        self._translated = {
+            name: "sdn_string" if nt.translated_type.HasField("sdn_string") else "sdn_bitwidth"
+            for name, nt in ti.new_types.items()
+            if nt.HasField("translated_type")
+        }
         self.actions: ObjectIndex[ActionInfo] = ObjectIndex("action")
         for a in p4info.actions:
-            params = ObjectIndex(
-                f"parameter of action {a.preamble.name}",
-                [ParamInfo(p.id, p.name, p.bitwidth) for p in a.params],
-            )
-            self.actions.add(ActionInfo(**_named(a.preamble), params=params))
+            params = ObjectIndex(f"parameter of action {a.preamble.name}", self._params(a.params))
+            self.actions.add(ActionInfo(**_named(a), params=params))
         names = {o.preamble.id: o.preamble.name for o in _all_objects(p4info)}
 
         self.tables: ObjectIndex[TableInfo] = ObjectIndex("table")
@@ -396,7 +417,7 @@ class P4Schema:
         for ap in p4info.action_profiles:
             self.action_profiles.add(
                 ActionProfileInfo(
-                    **_named(ap.preamble),
+                    **_named(ap),
                     tables=tuple(names.get(i, str(i)) for i in ap.table_ids),
                     with_selector=ap.with_selector,
                     size=ap.size,
@@ -406,7 +427,7 @@ class P4Schema:
         self.counters: ObjectIndex[CounterInfo] = ObjectIndex(
             "counter",
             [
-                CounterInfo(**_named(c.preamble), unit=_UNITS.get(c.spec.unit, "both"), size=c.size)
+                CounterInfo(**_named(c), unit=_UNITS.get(c.spec.unit, "both"), size=c.size)
                 for c in p4info.counters
             ],
         )
@@ -414,7 +435,7 @@ class P4Schema:
             "direct counter",
             [
                 DirectCounterInfo(
-                    **_named(c.preamble),
+                    **_named(c),
                     unit=_UNITS.get(c.spec.unit, "both"),
                     table=names.get(c.direct_table_id, ""),
                 )
@@ -424,9 +445,7 @@ class P4Schema:
         self.meters: ObjectIndex[MeterInfo] = ObjectIndex(
             "meter",
             [
-                MeterInfo(
-                    **_named(m.preamble), unit=_METER_UNITS.get(m.spec.unit, "packets"), size=m.size
-                )
+                MeterInfo(**_named(m), unit=_METER_UNITS.get(m.spec.unit, "packets"), size=m.size)
                 for m in p4info.meters
             ],
         )
@@ -434,7 +453,7 @@ class P4Schema:
             "direct meter",
             [
                 DirectMeterInfo(
-                    **_named(m.preamble),
+                    **_named(m),
                     unit=_METER_UNITS.get(m.spec.unit, "packets"),
                     table=names.get(m.direct_table_id, ""),
                 )
@@ -444,23 +463,16 @@ class P4Schema:
         self.registers: ObjectIndex[RegisterInfo] = ObjectIndex(
             "register",
             [
-                RegisterInfo(
-                    **_named(r.preamble), size=r.size, type=TypeSpec.from_proto(r.type_spec, ti)
-                )
+                RegisterInfo(**_named(r), size=r.size, type=TypeSpec.from_proto(r.type_spec, ti))
                 for r in p4info.registers
             ],
         )
         self.value_sets: ObjectIndex[ValueSetInfo] = ObjectIndex("value set")
         for vs in p4info.value_sets:
-            fields = [
-                MatchFieldInfo(
-                    m.id, m.name or str(m.id), m.bitwidth, MATCH_KINDS.get(m.match_type, "exact")
-                )
-                for m in vs.match
-            ]
+            fields = self._match_fields(vs.match, unknown_kind="exact")
             self.value_sets.add(
                 ValueSetInfo(
-                    **_named(vs.preamble),
+                    **_named(vs),
                     match=ObjectIndex(f"field of value set {vs.preamble.name}", fields),
                     size=vs.size,
                 )
@@ -468,7 +480,7 @@ class P4Schema:
         self.digests: ObjectIndex[DigestInfo] = ObjectIndex(
             "digest",
             [
-                DigestInfo(**_named(d.preamble), type=TypeSpec.from_proto(d.type_spec, ti))
+                DigestInfo(**_named(d), type=TypeSpec.from_proto(d.type_spec, ti))
                 for d in p4info.digests
             ],
         )
@@ -476,10 +488,9 @@ class P4Schema:
             "controller packet metadata",
             [
                 ControllerPacketMetadataInfo(
-                    **_named(c.preamble),
+                    **_named(c),
                     metadata=ObjectIndex(
-                        f"metadata of {c.preamble.name}",
-                        [ParamInfo(m.id, m.name, m.bitwidth) for m in c.metadata],
+                        f"metadata of {c.preamble.name}", self._params(c.metadata)
                     ),
                 )
                 for c in p4info.controller_packet_metadata
@@ -489,10 +500,7 @@ class P4Schema:
     def _table(self, t: p4info_pb2.Table, names: dict[int, str]) -> TableInfo:
         fields = ObjectIndex(
             f"match field of table {t.preamble.name}",
-            [
-                MatchFieldInfo(m.id, m.name, m.bitwidth, MATCH_KINDS.get(m.match_type, "other"))
-                for m in t.match_fields
-            ],
+            self._match_fields(t.match_fields, unknown_kind="other"),
         )
         actions: ObjectIndex[ActionInfo] = ObjectIndex(f"action of table {t.preamble.name}")
         table_only, default_only = set(), set()
@@ -520,7 +528,7 @@ class P4Schema:
         if t.HasField("initial_default_action"):
             initial_default = names.get(t.initial_default_action.action_id)
         return TableInfo(
-            **_named(t.preamble),
+            **_named(t),
             match_fields=fields,
             actions=actions,
             table_only=frozenset(table_only),
@@ -534,6 +542,26 @@ class P4Schema:
             idle_timeout=t.idle_timeout_behavior == p4info_pb2.Table.NOTIFY_CONTROL,
             is_const=t.is_const_table,
         )
+
+    def _translation(self, msg: Any) -> str | None:
+        """``@p4runtime_translation`` of a field's ``type_name``, if its type has one."""
+        return self._translated.get(msg.type_name.name) if msg.HasField("type_name") else None
+
+    def _params(self, msgs: Any) -> list[ParamInfo]:
+        return [ParamInfo(m.id, m.name, m.bitwidth, self._translation(m)) for m in msgs]
+
+    def _match_fields(self, msgs: Any, unknown_kind: str) -> list[MatchFieldInfo]:
+        # value-set fields are often unnamed: their id stands in for the name
+        return [
+            MatchFieldInfo(
+                m.id,
+                m.name or str(m.id),
+                m.bitwidth,
+                MATCH_KINDS.get(m.match_type, unknown_kind),
+                self._translation(m),
+            )
+            for m in msgs
+        ]
 
     # -- construction helpers -----------------------------------------------------------------
 

@@ -4,7 +4,8 @@
 Parsing (``parse_*``) turns an app value into integers, checking it against the field's width
 with a message that names the value; encoding (``encode_*``) gives the canonical bytestring
 (big-endian, shortest, at least one byte, as the spec's "Bytestrings" section asks); decoding
-gives back integers. A match value that matches everything (LPM prefix 0, ternary mask 0, a full
+gives back integers (``int<W>`` values travel as two's complement: ``encode_signed`` and
+``decode_signed``). A match value that matches everything (LPM prefix 0, ternary mask 0, a full
 range, an optional ``None``) encodes to ``None``: the spec says such a field must be omitted.
 
 Accepted app values for a ``bit<W>`` field:
@@ -30,7 +31,9 @@ __all__ = [
     "Range",
     "Ternary",
     "decode_int",
+    "decode_signed",
     "encode_int",
+    "encode_signed",
     "format_mac",
     "format_value",
     "parse_int",
@@ -120,6 +123,26 @@ def decode_int(data: bytes, bitwidth: int | None = None) -> int:
     if bitwidth is not None:
         _check_width(v, bitwidth, data)
     return v
+
+
+def encode_signed(bits: int, bitwidth: int) -> bytes:
+    """The canonical bytestring of ``int<bitwidth>`` stored bits (``bitwidth`` bits, masked
+    first): the shortest two's complement form of the value they stand for."""
+    bits &= (1 << bitwidth) - 1
+    v = bits - (1 << bitwidth) if bits >> (bitwidth - 1) else bits
+    n = 1
+    while not -(1 << (8 * n - 1)) <= v < (1 << (8 * n - 1)):
+        n += 1
+    return v.to_bytes(n, "big", signed=True)
+
+
+def decode_signed(data: bytes, bitwidth: int) -> int:
+    """The ``int<bitwidth>`` value of a two's complement bytestring (sign extension allowed),
+    returned as its ``bitwidth`` stored bits; ``ValueError`` if it does not fit."""
+    v = int.from_bytes(data, "big", signed=True)
+    if not -(1 << (bitwidth - 1)) <= v < (1 << (bitwidth - 1)):
+        raise ValueError(f"{_show(data)}: does not fit in int<{bitwidth}>")
+    return v & ((1 << bitwidth) - 1)
 
 
 def _prefix_mask(plen: int, bitwidth: int) -> int:

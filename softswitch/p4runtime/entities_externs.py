@@ -16,12 +16,13 @@ import grpc
 from p4.config.v1 import p4info_pb2, p4types_pb2
 from p4.v1 import p4data_pb2, p4runtime_pb2
 
+from controlplane.p4rt.schema import Named
+
 from .entities_profiles import counter_data, decode_meter_config, encode_meter_config
 from .errors import P4RTError, invalid, unimplemented
 from .p4info_index import (
     ActionInfo,
     FieldInfo,
-    Named,
     P4InfoIndex,
     decode_bits,
     decode_signed_bits,

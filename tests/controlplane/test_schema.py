@@ -181,3 +181,20 @@ def test_load_text_and_binary(tmp_path: Any) -> None:
     for path in (txt, binary):
         assert P4Schema.load(path).tables.names() == schema().tables.names()
     assert "5 tables" in repr(schema())
+
+
+def test_records_keep_their_p4info_message_and_translation() -> None:
+    s = schema()
+    assert s.tables["dmac"].proto is s.p4info.tables[0]
+    assert s.action_profiles["ecmp_sel"].proto.with_selector
+    assert s.actions["forward"].params["port"].translation is None
+    p4info = type(s.p4info)()
+    p4info.CopyFrom(s.p4info)
+    nt = p4info.type_info.new_types["port_t"]
+    nt.translated_type.uri = "test.port"
+    nt.translated_type.sdn_bitwidth = 32
+    forward = next(a for a in p4info.actions if a.preamble.name == "I.forward")
+    forward.params[0].type_name.name = "port_t"
+    assert P4Schema(p4info).actions["forward"].params["port"].translation == "sdn_bitwidth"
+    nt.translated_type.sdn_string.SetInParent()
+    assert P4Schema(p4info).actions["forward"].params["port"].translation == "sdn_string"

@@ -8,7 +8,9 @@ import pytest
 
 from controlplane.p4rt.values import (
     decode_int,
+    decode_signed,
     encode_int,
+    encode_signed,
     format_value,
     parse_int,
     parse_lpm,
@@ -64,6 +66,17 @@ def test_canonical_bytestrings() -> None:
     assert decode_int(b"\x00\x00\x05") == 5
     with pytest.raises(ValueError, match="does not fit in 9 bits"):
         decode_int(b"\x02\x00", 9)
+
+
+def test_signed_bytestrings() -> None:
+    # int<W> travels as two's complement: sign extension is accepted, the shortest form is sent
+    assert encode_signed((-739) & 0xFFF, 12) == b"\xfd\x1d"
+    assert encode_signed(0x80, 16) == b"\x00\x80"
+    assert encode_signed(0, 16) == b"\x00"
+    assert decode_signed(b"\xff\x9d", 8) == 0x9D
+    assert decode_signed(b"\xfd\x1d", 12) == (-739) & 0xFFF
+    with pytest.raises(ValueError, match=r"0x8d1d: does not fit in int<12>"):
+        decode_signed(b"\x8d\x1d", 12)
 
 
 def test_lpm() -> None:
