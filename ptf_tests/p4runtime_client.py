@@ -82,6 +82,7 @@ class P4RuntimeClient:
             raise RuntimeError(f"no P4Runtime server answers at {addr}") from None
         self.stub = p4runtime_pb2_grpc.P4RuntimeStub(self.channel)
         self.packet_ins: queue.Queue[p4runtime_pb2.PacketIn] = queue.Queue()
+        self.digest_lists: queue.Queue[p4runtime_pb2.DigestList] = queue.Queue()
         self.stream_errors: list[Any] = []
         self._arbitration: queue.Queue[Any] = queue.Queue()
         self._requests: queue.Queue[p4runtime_pb2.StreamMessageRequest | None] = queue.Queue()
@@ -100,6 +101,8 @@ class P4RuntimeClient:
                     self._arbitration.put(msg.arbitration)
                 elif which == "packet":
                     self.packet_ins.put(msg.packet)
+                elif which == "digest":
+                    self.digest_lists.put(msg.digest)
                 elif which == "error":
                     self.stream_errors.append(msg.error)
         except grpc.RpcError as exc:
@@ -152,6 +155,31 @@ class P4RuntimeClient:
         while True:
             try:
                 self.packet_ins.get_nowait()
+            except queue.Empty:
+                return n
+            n += 1
+
+    def digest_list(self, timeout: float) -> p4runtime_pb2.DigestList | None:
+        """The next digest list, or None after ``timeout`` seconds."""
+        try:
+            return self.digest_lists.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def ack_digest_list(self, digest_list: p4runtime_pb2.DigestList) -> None:
+        """Acknowledge ``digest_list`` on the stream (the switch may then send its values
+        again)."""
+        req = p4runtime_pb2.StreamMessageRequest()
+        req.digest_ack.digest_id = digest_list.digest_id
+        req.digest_ack.list_id = digest_list.list_id
+        self._requests.put(req)
+
+    def drain_digest_lists(self) -> int:
+        """Drop queued digest lists; how many there were."""
+        n = 0
+        while True:
+            try:
+                self.digest_lists.get_nowait()
             except queue.Empty:
                 return n
             n += 1

@@ -1,4 +1,4 @@
-"""``make ptf``: the L3 router PTF suite over veth in a namespace (root), and its helpers.
+"""``make ptf``: the L3 router and Sluice PTF suites over veth in a namespace (root), helpers.
 
 The end-to-end test runs ``tools/ptf_run.py`` exactly as ``make ptf`` does; it needs root and
 iproute2 (CI runs as root) and is skipped with the reason otherwise. The helper tests need
@@ -50,6 +50,24 @@ def test_l3_router_suite_passes_on_softswitch() -> None:
     name = next(x.split()[-1] for x in out.splitlines() if x.startswith("[ptf_run] namespace "))
     left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
     assert name not in left, f"the run left its namespace {name} behind"
+
+
+@pytest.mark.skipif(_cannot_run_ptf() is not None, reason=_cannot_run_ptf() or "")
+def test_sluice_suite_passes_on_softswitch() -> None:
+    """``make ptf PTF_SUITE=sluice``: forwarding, packet I/O, admission, backpressure (with the
+    queue_pause group, which the embedded target supports), doorbells, memory guard."""
+    proc = subprocess.run(
+        [sys.executable, str(RUNNER), "--target", "softswitch", "--suite", "sluice"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    summary = [line for line in out.splitlines() if line.startswith("[ptf_run] PASSED")]
+    assert summary and " 0 failures, 0 errors" in summary[0], out
+    assert "Ran 21 tests" in out and "skipped" not in out, out
 
 
 @pytest.mark.skipif(_cannot_run_ptf() is not None, reason=_cannot_run_ptf() or "")

@@ -39,6 +39,8 @@ sys.path.insert(0, str(ROOT))
 from softswitch.ports.netns import NetnsError, run_in_netns, temporary_netns  # noqa: E402
 
 GRPC_ADDR = "127.0.0.1:9559"
+ADMIN_ADDR = "127.0.0.1:9090"  # softswitch admin interface; BMv2's Thrift port is the same
+THRIFT_PORT = 9090
 DEVICE_ID = 0
 CPU_PORT = 255
 SWITCH_START_TIMEOUT = 30.0
@@ -46,15 +48,19 @@ SWITCH_START_TIMEOUT = 30.0
 
 @dataclass(frozen=True)
 class Suite:
-    """A PTF suite: its directory under ``ptf_tests/``, its program, how many ports it wires."""
+    """A PTF suite: its directory under ``ptf_tests/``, its program, how many ports it wires,
+    and how many strict-priority queues each switch port needs (``--priority-queues``)."""
 
     name: str
     program: str
     ports: int
+    priority_queues: int = 1
 
 
 SUITES = {
     "l3_router": Suite("l3_router", "p4src/examples/l3_router.p4", 3),
+    # sluice.p4 sends relayed PAUSE/RESUME through queue 7 (CTRL_QID): 8 queues per port
+    "sluice": Suite("sluice", "p4src/sluice.p4", 5, priority_queues=8),
 }
 
 
@@ -117,6 +123,9 @@ def compile_bmv2(suite: Suite, out: Path) -> Artifacts:
 
 def switch_argv(target: str, suite: Suite) -> list[str]:
     ifaces = [x for i in range(suite.ports) for x in ("-i", f"{i}@veth{2 * i}")]
+    queues = []
+    if suite.priority_queues > 1:
+        queues = ["--priority-queues", str(suite.priority_queues)]
     if target == "softswitch":
         return [
             sys.executable,
@@ -131,6 +140,9 @@ def switch_argv(target: str, suite: Suite) -> list[str]:
             str(CPU_PORT),
             "--grpc-server-addr",
             GRPC_ADDR,
+            "--admin-addr",
+            ADMIN_ADDR,
+            *queues,
             "--log-level",
             "info",
         ]
@@ -140,6 +152,8 @@ def switch_argv(target: str, suite: Suite) -> list[str]:
         *ifaces,
         "--device-id",
         str(DEVICE_ID),
+        "--thrift-port",
+        str(THRIFT_PORT),
         "--log-console",  # into switch.log with its stdout
         "--log-level",
         "info",
@@ -148,6 +162,7 @@ def switch_argv(target: str, suite: Suite) -> list[str]:
         GRPC_ADDR,
         "--cpu-port",
         str(CPU_PORT),
+        *queues,
     ]
 
 
@@ -234,9 +249,14 @@ def stop_process(proc: subprocess.Popen | None) -> None:
         proc.wait(timeout=5)
 
 
-def test_params(art: Artifacts) -> str:
-    """PTF's ``--test-params``: ``key=value`` pairs (Python literals) joined by ``;``."""
+def test_params(art: Artifacts, target: str) -> str:
+    """PTF's ``--test-params``: ``key=value`` pairs (Python literals) joined by ``;``. ``target``,
+    ``admin_addr`` and ``thrift_port`` let a test reach the target's driver
+    (``controlplane.p4rt.drivers``) for what P4Runtime does not cover (queue rates)."""
     params = {
+        "target": target,
+        "admin_addr": ADMIN_ADDR,
+        "thrift_port": THRIFT_PORT,
         "grpcaddr": GRPC_ADDR,
         "device_id": DEVICE_ID,
         "cpu_port": CPU_PORT,
@@ -287,7 +307,9 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     suite = SUITES[args.suite]
     if args.program:
-        suite = Suite(suite.name, str(Path(args.program).resolve()), suite.ports)
+        suite = Suite(
+            suite.name, str(Path(args.program).resolve()), suite.ports, suite.priority_queues
+        )
     preflight(args.target)
     out = ROOT / "build" / "ptf" / args.target
     out.mkdir(parents=True, exist_ok=True)
@@ -337,7 +359,7 @@ def _run(args: argparse.Namespace) -> int:
             "--log-file",
             str(ptf_log),
             "--test-params",
-            test_params(art),
+            test_params(art, args.target),
         ]
         for i in range(suite.ports):
             ptf_argv += ["-i", f"{i}@veth{2 * i + 1}"]
