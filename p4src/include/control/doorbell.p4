@@ -11,7 +11,9 @@
  * carries a RESUME already, the doorbell waits for the next packet (the count keeps growing).
  *
  * The DOORBELL is an egress clone of the packet to the port's control session, sent to the
- * packet's destination MAC from switch_mac[0], right behind the packet itself.
+ * packet's destination MAC from switch_mac[0]. It leaves through queue 0 (clones do, on BMv2
+ * too), so it follows the packets it counts, but later packets of a burst on a higher queue
+ * may overtake it: a receiver must not read a doorbell as "the last packet of this count".
  */
 #ifndef _SLUICE_DOORBELL_P4_
 #define _SLUICE_DOORBELL_P4_
