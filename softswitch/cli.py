@@ -87,6 +87,8 @@ _LAZY_COMMANDS = {
     "stf": ("softswitch.stf.cli", "add_stf_command"),
     "switch": ("softswitch.switch_cli", "add_switch_commands"),
     "switch-cli": ("softswitch.switch_cli", "add_switch_commands"),
+    "controller": ("controlplane.cli", "add_controller_commands"),
+    "ctl": ("controlplane.cli", "add_controller_commands"),
 }
 
 

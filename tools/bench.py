@@ -10,6 +10,11 @@ The engine section pushes packets through the embedded switch in-process on the 
 ternary and LPM tables, a register, a counter and a meter) and prints packets/s against BMv2's
 yardstick of 25,000 packets/s. ``--profile`` runs cProfile on the router instead and prints the
 15 functions with the most time of their own: where the engine's time goes, in one command.
+
+The controller section starts the embedded switch in-process (``p4src/sluice.p4``, P4Runtime on
+127.0.0.1) and a Controller against it, and times a thousand new flows one after another, from
+the first packet entering the switch to the flow's ``flows`` entry written (digest, allocation,
+Write): median and 99th percentile. Then the allocator alone: decisions per second.
 """
 
 from __future__ import annotations
@@ -278,7 +283,147 @@ def bench_p4runtime(testdata: str, runs: int) -> None:
     run(testdata, runs)
 
 
-SECTIONS = {"compile": bench_compile, "engine": bench_engine, "p4runtime": bench_p4runtime}
+# -- controller ------------------------------------------------------------------------------------
+
+CONTROLLER_FLOWS = 1000
+ALLOCATOR_FLOWS = 20000
+
+
+def _controller_lab(stats_period_s: float = 1.0):
+    """An in-process switch running sluice.p4 (ports 1 and 2, P4Runtime on 127.0.0.1) and a
+    Controller against it; returns (controller, port 1, stop())."""
+    from controlplane.controller import Controller
+    from controlplane.policy import Policy
+    from controlplane.topology import parse_topology
+    from softswitch.p4runtime.server import P4RuntimeServer
+    from softswitch.ports import InProcessPort, PortSet
+    from softswitch.runtime import SwitchRuntime
+
+    ports = PortSet()
+    p1 = ports.add(InProcessPort(1, record_sent=False))
+    ports.add(InProcessPort(2, record_sent=False))
+    rt = SwitchRuntime(ports, cpu_port=255, priority_queues=8, tick_interval=0.01)
+    server = P4RuntimeServer(rt, "127.0.0.1:0")
+    server.start()
+    rt.start()
+    topo = parse_topology({
+        "program": os.path.join(ROOT, "p4src", "sluice.p4"),
+        "switches": [{"name": "s1", "p4runtime": f"127.0.0.1:{server.port}", "ports": [1, 2]}],
+        "hosts": [
+            {"name": "h1", "mac": "02:00:00:00:00:01", "ipv4": "192.0.2.1", "switch": "s1",
+             "port": 1},
+            {"name": "h2", "mac": "02:00:00:00:00:02", "ipv4": "198.51.100.2", "switch": "s1",
+             "port": 2},
+        ],
+    }, "<bench>")
+    ctl = Controller(topo, Policy.default(), stats_period_s=stats_period_s)
+    ctl.start()
+
+    def stop() -> None:
+        ctl.stop()
+        server.stop(grace=0.2)
+        rt.stop()
+
+    return ctl, p1, stop
+
+
+def _udp_frame(sport: int) -> bytes:
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    return bytes(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+                 / IP(src="192.0.2.1", dst="198.51.100.2") / UDP(sport=sport, dport=9000)
+                 / (b"x" * 18))
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def _flow_setup(stats_period_s: float) -> tuple[list[float], int]:
+    """Seconds from each new flow's first packet to its entry written; and flows lost."""
+    import threading
+
+    try:
+        ctl, p1, stop = _controller_lab(stats_period_s)
+    except Exception as exc:  # noqa: BLE001 - a benchmark reports, it does not stop
+        print(f"cannot start the switch and controller: {exc}")
+        return [], 0
+    lat, lost = [], 0
+    try:
+        installed = threading.Event()
+        real_install = ctl.allocator.install
+
+        def install(sw, a, dedup_index=None):  # the moment the Write returned
+            ok = real_install(sw, a, dedup_index)
+            installed.set()
+            return ok
+
+        ctl.allocator.install = install
+        for frame in [_udp_frame(20000 + i) for i in range(CONTROLLER_FLOWS)]:
+            installed.clear()
+            t0 = time.perf_counter()
+            p1.inject(frame)
+            if installed.wait(5.0):
+                lat.append(time.perf_counter() - t0)
+            else:
+                lost += 1
+    finally:
+        stop()
+    return lat, lost
+
+
+def bench_controller(testdata: str, runs: int) -> None:
+    """Flow set-up latency (first packet of a new flow -> its ``flows`` entry written, over
+    P4Runtime on 127.0.0.1: digest, allocation, Write) and allocator decisions per second."""
+
+    print(f"== controller: flow set-up, {CONTROLLER_FLOWS} new flows one after another ==")
+    print(f"{'statistics':>18} {'flows':>6} {'median':>9} {'p99':>9} {'max':>9} {'serial/s':>8}")
+    # with the statistics app sampling at its default period, and with it idle: the
+    # difference is what sampling costs the flows that start meanwhile
+    for label, period in (("every 1 s", 1.0), ("off", 3600.0)):
+        lat, lost = _flow_setup(period)
+        if not lat:
+            print(f"{label:>18} no flow was installed")
+            continue
+        print(f"{label:>18} {len(lat):6d} {statistics.median(lat) * 1e3:7.2f}ms "
+              f"{_percentile(lat, 0.99) * 1e3:7.2f}ms {max(lat) * 1e3:7.2f}ms "
+              f"{len(lat) / sum(lat):8.0f}" + (f"  ({lost} not installed in 5 s)" if lost else ""))
+
+    from controlplane.apps.allocator import QueueAllocator
+    from controlplane.policy import parse_policy
+    from controlplane.protocol import FlowKey
+
+    print(f"== controller: allocator decisions ({ALLOCATOR_FLOWS} flows, 4 ports, "
+          f"median of {runs} runs) ==")
+    policy = parse_policy({
+        "defaults": {"class": "bulk"},
+        "classes": {"bulk": {"queues": "1-4"}, "latency": {"queues": "5-7", "preferred": [7]}},
+        "rules": [{"class": "latency", "dport": [5201, 5202]}],
+    })
+    flows = [FlowKey(4, 17, f"192.0.2.{i % 250 + 1}", "198.51.100.2", 10000 + i // 250,
+                     5201 if i % 5 == 0 else 9000) for i in range(ALLOCATOR_FLOWS)]
+
+    def one_run() -> None:
+        alloc = QueueAllocator(policy, slots=ALLOCATOR_FLOWS + 1)
+        for i, f in enumerate(flows):
+            alloc.allocate("s1", f, 1 + i % 4)
+
+    per_s = ALLOCATOR_FLOWS / _median_time(one_run, runs)
+    alloc = QueueAllocator(policy, slots=ALLOCATOR_FLOWS + 1)
+    for i, f in enumerate(flows):
+        alloc.allocate("s1", f, 1 + i % 4)
+    t0 = time.perf_counter()
+    for f in flows:
+        alloc.release("s1", f)
+    release_s = ALLOCATOR_FLOWS / (time.perf_counter() - t0)
+    print(f"{'allocate/s':>12} {'release/s':>12}")
+    print(f"{per_s:12,.0f} {release_s:12,.0f}")
+
+
+SECTIONS = {"compile": bench_compile, "engine": bench_engine, "p4runtime": bench_p4runtime,
+            "controller": bench_controller}
 
 
 def main() -> int:
