@@ -32,10 +32,10 @@ IPV4_FIELDS = [
     (0, 13),  # fragOffset
     (0x40, 8),  # ttl
     (0x11, 8),  # protocol (UDP)
-    (0xC0A80001, 32),  # srcAddr 192.168.0.1
-    (0xC0A800C7, 32),  # dstAddr 192.168.0.199
+    (0xC0000201, 32),  # srcAddr 192.0.2.1
+    (0xC63364C7, 32),  # dstAddr 198.51.100.199
 ]
-IPV4_CHECKSUM = 0xB861
+IPV4_CHECKSUM = 0x4D7E  # what scapy's independent IPv4 checksum gives for this header
 
 
 def _bitwise_crc(p: CrcParams, data: bytes) -> int:
@@ -147,7 +147,7 @@ def test_custom_params_are_checked():
 
 
 def test_csum16_of_an_ipv4_header_is_its_checksum_field():
-    header = bytes.fromhex("450000730000400040110000c0a80001c0a800c7")
+    header = bytes.fromhex("450000730000400040110000c0000201c63364c7")
     assert compute("csum16", header) == IPV4_CHECKSUM
     with_checksum = header[:10] + IPV4_CHECKSUM.to_bytes(2, "big") + header[12:]
     assert compute("csum16", with_checksum) == 0  # a correct header sums to all ones
@@ -161,7 +161,7 @@ def test_csum16_pads_an_odd_byte_on_the_right_and_empty_input_is_ffff():
 
 def test_update_and_verify_checksum_over_ipv4_fields():
     # the field list leaves out hdrChecksum, as P4 programs write it
-    assert pack_fields(IPV4_FIELDS) == bytes.fromhex("45000073000040004011c0a80001c0a800c7")
+    assert pack_fields(IPV4_FIELDS) == bytes.fromhex("45000073000040004011c0000201c63364c7")
     assert compute_checksum("csum16", IPV4_FIELDS, 16) == IPV4_CHECKSUM
     assert verify_checksum("csum16", IPV4_FIELDS, IPV4_CHECKSUM)
     assert not verify_checksum("csum16", IPV4_FIELDS, IPV4_CHECKSUM ^ 1)

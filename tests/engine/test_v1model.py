@@ -69,14 +69,14 @@ ROUTER = v1switch(
 )
 
 
-def ip_packet(dst: str = "10.1.2.3", ttl: int = 64, payload: bytes = b"hello") -> bytes:
+def ip_packet(dst: str = "198.51.100.3", ttl: int = 64, payload: bytes = b"hello") -> bytes:
     return bytes(Ether(dst="00:00:00:00:00:01", src="00:00:00:00:00:02")
                  / IP(src="192.0.2.1", dst=dst, ttl=ttl) / UDP(sport=1, dport=2) / payload)
 
 
 def test_l3_routing_checksums_counters_registers_direct_counter() -> None:
     sw = build(ROUTER)
-    e = sw.add_entry("I.lpm", [Lpm(0x0A000000, 8)], "I.route", [0x112233445566, 3])
+    e = sw.add_entry("I.lpm", [Lpm(0xC6336400, 24)], "I.route", [0x112233445566, 3])
     out = run(sw, 1, ip_packet())
     assert len(out) == 1
     port, data = out[0]

@@ -241,7 +241,7 @@ def test_key_values_as_p4c_converts_them() -> None:
     lpm = KeySpec("k", "lpm", 32)
     assert match_for(lpm, stf._key_value("0x0a000000")) == Lpm(0x0A000000, 32)
     assert match_for(lpm, stf._key_value("0x0a******")) == Lpm(0x0A000000, 8)
-    assert match_for(lpm, stf._key_value("10.0.0.0/8")) == Lpm(0x0A000000, 8)
+    assert match_for(lpm, stf._key_value("198.51.100.0/24")) == Lpm(0xC6336400, 24)
     assert match_for(KeySpec("k", "range", 8), stf._key_value("3->7")) == Range(3, 7)
     assert match_for(KeySpec("k", "optional", 8), stf._key_value("*")) == Optional(None)
     assert match_for(KeySpec("k", "exact", 8), stf._key_value("0b101")) == Exact(5)

@@ -41,7 +41,7 @@ from softswitch.stf.parser import (
 
 SAMPLE = """\
 # Sluice: forwarding smoke test
-ADD ipv4_lpm 10 hdr.ipv4.dstAddr:10.0.0.0/8 ingress.set_nhop(nhop:0x0a000001, port:3) = R1
+ADD ipv4_lpm 10 hdr.ipv4.dstAddr:198.51.100.0/24 ingress.set_nhop(nhop:0xc6336401, port:3) = R1
 add acl hdr.tcp.dport:1000->2000 hdr.eth.src:00:11:22:33:44:55 meta.flag:* acl_drop()
 add tos_table hdr.ipv4.$valid$:1 h.stack[1].f:0b1*0* meta.vrf:0x0a&&&0xff set_tos(tos:46)
 setdefault ipv4_lpm drop()
@@ -76,12 +76,12 @@ def test_sample_file_parses_into_commands_with_line_numbers():
         (
             KeyMatch(
                 "hdr.ipv4.dstAddr",
-                KeyValue("10.0.0.0/8", "prefix", 0x0A000000, prefix_len=8, width=32),
+                KeyValue("198.51.100.0/24", "prefix", 0xC6336400, prefix_len=24, width=32),
             ),
         ),
         ActionCall(
             "ingress.set_nhop",
-            (ActionArg("nhop", 0x0A000001, "0x0a000001"), ActionArg("port", 3, "3")),
+            (ActionArg("nhop", 0xC6336401, "0xc6336401"), ActionArg("port", 3, "3")),
         ),
         "R1",
     )
