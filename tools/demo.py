@@ -244,7 +244,7 @@ def main() -> int:
         print(f"controller's violation log: client {v['client']} {v['cmd']} {v['paddr']:#x} on "
               f"server {v['subid']:#x} refused ({v['reason']}), never forwarded to the server: "
               f"{not lab.port[5].take_sent()}")
-        step("done: make test runs all of this and more (PTF over veth, p4c's STF corpus)")
+        step("done: make test checks all of this and more (PTF suites over veth, the controller end to end)")
         return 0 if ok else 1
     finally:
         if ctl is not None:
