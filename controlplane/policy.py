@@ -21,7 +21,7 @@ defaults, read from TOML (docs/controller.md).
     [[rules]]                   # first match wins
     class = "latency"
     dport = [5201, 5202]        # sport, dport, port (either); proto ("tcp"/"udp"/number);
-    src = "2001:db8:1::/48"     # src, dst prefixes; dscp (needs the DSCP, see below);
+    src = "2001:db8:1::/48"     # src, dst prefixes; dscp (0..63, from the new-flow digest);
     weight = 8                  # optional: this rule's flows weigh more than the class default
 
     [memory]
@@ -32,8 +32,9 @@ defaults, read from TOML (docs/controller.md).
     server = "mem1"
 
 Queue 0 is the data plane's default queue (flows without an entry) and belongs to no class.
-DSCP: the new-flow digest carries no DSCP, so ``dscp`` rules only match where the caller knows
-it (:meth:`Policy.classify` with ``dscp``); the loader accepts them and says so in the docs.
+DSCP: the new-flow digest carries the DSCP of the packet that raised it, and the allocator
+passes it to :meth:`Policy.classify`; a ``dscp`` rule never matches when the DSCP is unknown
+(``dscp=None``, a caller without a digest).
 """
 
 from __future__ import annotations

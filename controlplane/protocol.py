@@ -376,6 +376,7 @@ class NewFlowDigest(_Digest):
     dst_port: int
     ingress_port: int
     dedup_index: int
+    dscp: int  # the reported packet's DSCP (0..63): what the policy's ``dscp`` rules match
 
     def flow(self) -> FlowKey:
         def addr(a: int) -> str:

@@ -91,7 +91,8 @@ control SluiceIngress(inout headers_t hdr, inout local_meta_t lm,
         if (lm.digest_type == DIGEST_NEW_FLOW) {
             digest<new_flow_digest_t>(1, {
                 lm.flow.ip_version, lm.flow.protocol, lm.flow.src_addr, lm.flow.dst_addr,
-                lm.flow.src_port, lm.flow.dst_port, lm.ingress_port, lm.dedup_index });
+                lm.flow.src_port, lm.flow.dst_port, lm.ingress_port, lm.dedup_index,
+                lm.dscp });
         } else if (lm.digest_type == DIGEST_MEM_EVENT) {
             digest<mem_event_digest_t>(1, {
                 lm.mem_client, lm.mem_subid, lm.mem_cmd, lm.mem_args, lm.mem_paddr });

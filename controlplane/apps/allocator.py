@@ -1,12 +1,13 @@
 """The queue allocator: gives each new flow a queue on its egress port, by policy, and says why.
 
 The hardware has few queues per port (8) and many flows. On a new-flow digest the flow is
-classified (policy rules, first match; else the default class); it gets a flow slot (indexes the
-per-flow occupancy registers) and a queue of its class on the port the switch will send it out
-of: a free queue of the class first (preferred queues before the others), and when every queue
-of the class carries flows, the least-loaded one, by flow count (``sharing = "flows"``) or by the
-sum of the flows' weights (``"weighted"``). The decision and its reason are kept per flow; the
-idle-timeout notification of the flow's entry gives slot and queue back.
+classified (policy rules, first match, on its 5-tuple and the DSCP the digest reports; else the
+default class); it gets a flow slot (indexes the per-flow occupancy registers) and a queue of its
+class on the port the switch will send it out of: a free queue of the class first (preferred
+queues before the others), and when every queue of the class carries flows, the least-loaded
+one, by flow count (``sharing = "flows"``) or by the sum of the flows' weights (``"weighted"``).
+The decision and its reason are kept per flow; the idle-timeout notification of the flow's entry
+gives slot and queue back.
 
 :class:`QueueAllocator` is the pure decision (no switch); :class:`AllocatorApp` wires it to the
 switch: the ``flows`` entry (with the class's idle timeout), resetting the slot's registers,
@@ -170,7 +171,8 @@ class QueueAllocator:
 
     def allocate(self, switch: str, flow: FlowKey, port: int, dscp: int | None = None
                  ) -> Allocation:
-        """Decide ``flow``'s queue on ``port`` of ``switch`` (the same answer if it has one)."""
+        """Decide ``flow``'s queue on ``port`` of ``switch`` (the same answer if it has one);
+        ``dscp``: the DSCP the new-flow digest reported (None: unknown, ``dscp`` rules skip)."""
         with self.lock:
             have = self.flows.get((switch, flow))
             if have is not None:
@@ -325,7 +327,7 @@ class AllocatorApp(App):
                 log.info("%s: new flow %s has no route; not allocated", sw.name, _show(flow))
                 continue
             try:
-                a = self.core.allocate(sw.name, flow, hop[0])
+                a = self.core.allocate(sw.name, flow, hop[0], d.dscp)
             except AllocationError as exc:
                 self.failures += 1
                 log.warning("%s: flow %s stays on the default queue: %s", sw.name,

@@ -157,6 +157,7 @@ struct local_meta_t {
     bit<1>      is_flow;         /* TCP or UDP over IP, not memory traffic: admission applies */
     bit<1>      is_ctrl_flow;    /* a PAUSE or RESUME: lm.flow is the flow it names */
     flow_key_t  flow;
+    bit<8>      dscp;            /* the packet's DSCP, 0..63 (flow.p4), for the digest */
     flow_slot_t flow_slot;       /* 0: unknown or not admitted: nothing for egress to subtract */
     bit<32>     wm_high;         /* watermarks of the flow's queue class, in packets */
     bit<32>     wm_low;
@@ -197,6 +198,7 @@ struct new_flow_digest_t {
     bit<16>     dst_port;
     port_num_t  ingress_port;
     bit<32>     dedup_index;     /* the bit to clear in flow_dedup once the flow has its entry */
+    bit<8>      dscp;            /* the reported packet's DSCP, 0..63 (the top two bits are 0) */
 }
 
 struct mem_event_digest_t {

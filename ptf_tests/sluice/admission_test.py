@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from scapy.layers.inet import UDP
+from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 
 from controlplane.protocol import FlowKey, flow_dedup_index
@@ -34,8 +35,8 @@ CAP_DROPS = IG + "admission.flow_cap_drops"
 
 class NewFlowBurstYieldsOneDigest(SluiceTest):
     """Eight packets of a new flow: all forwarded through the default queue, one digest naming
-    the flow, its ingress port and its dedup bit. Clearing the bit re-arms it; an installed
-    flow raises none. An IPv6 TCP flow gets its own digest."""
+    the flow, its ingress port, its dedup bit and its DSCP. Clearing the bit re-arms it; an
+    installed flow raises none. An IPv6 TCP flow gets its own digest."""
 
     def runTest(self) -> None:
         self.setup_router()
@@ -49,13 +50,16 @@ class NewFlowBurstYieldsOneDigest(SluiceTest):
         self.assertEqual(d.flow(), flow)
         self.assertEqual(d.ingress_port, HOST_A_PORT)
         self.assertEqual(d.dedup_index, flow_dedup_index(flow))
+        self.assertEqual(d.dscp, 0)
 
         v6 = tcp6(sport=41002)
+        v6[IPv6].tc = 0xB9  # DSCP 46, ECN 01: the digest carries the DSCP only
         self.clear_flow_dedup(v6)
         self.send(HOST_A_PORT, v6, v6, v6)
         self.expect_frames([(RECV_PORT, routed(v6, HOST_R))] * 3)
         (d6,) = self.digests(NEW_FLOW, 1)
         self.assertEqual((d6.flow(), d6.ip_version, d6.protocol), (FlowKey.of(v6), 6, 6))
+        self.assertEqual(d6.dscp, 46)
 
         # the controller declines the flow but wants to hear again: it clears the bit
         self.write_register(IG + "admission.flow_dedup", d.dedup_index, 0)

@@ -46,6 +46,22 @@ def test_free_preferred_queue_first_then_other_free() -> None:
     assert y.reason.endswith("free queue 5 on port 2")
 
 
+def test_dscp_rule_uses_the_reported_dscp_and_the_reason_names_it() -> None:
+    pol = parse_policy({"defaults": {"class": "bulk"}, "classes": CLASSES,
+                        "rules": [{"class": "latency", "dscp": [46, 34]}, *RULES]})
+    a = QueueAllocator(pol)
+    for v, port in ((4, 2), (6, 3)):
+        ef = a.allocate("s1", flow(100, v=v), port=port, dscp=46)
+        assert (ef.cls, ef.weight) == ("latency", 4)
+        assert ef.reason.startswith("class latency (rule 0: dscp 46,34): free")
+        # another DSCP, or none known (no digest), falls through to the next rules
+        assert a.allocate("s1", flow(101, v=v), port=port, dscp=0).cls == "bulk"
+        assert a.allocate("s1", flow(102, v=v), port=port).cls == "bulk"
+        assert a.allocate("s1", flow(103, 5201, v=v), port=port, dscp=10).cls == "latency"
+    # the decision is per flow: the same flow with another DSCP later keeps its class
+    assert a.allocate("s1", flow(100), port=2, dscp=0).cls == "latency"
+
+
 def test_queues_are_per_port_and_per_switch() -> None:
     a = alloc()
     assert a.allocate("s1", flow(1, 5201), port=2).qid == 6

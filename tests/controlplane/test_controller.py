@@ -195,6 +195,41 @@ def test_new_flow_gets_own_queue_with_reason(ctl: Controller, sw1: Sw) -> None:
     assert st["flows"] == 2 and st["flow_setup_ms"]["count"] == 2
 
 
+def test_dscp_rule_classifies_flows_by_the_digest_dscp_v4_and_v6(sw1: Sw, compiled: Any,
+                                                                  tmp_path: Path) -> None:
+    """A ``dscp`` rule matches the DSCP the switch reports in the new-flow digest (ECN bits
+    aside), for IPv4 and IPv6; the same flows with another DSCP get the default class."""
+    policy = dict(POLICY, classes=dict(POLICY["classes"], ef={"queues": [4]}),
+                  rules=[{"class": "ef", "dscp": 46}, *POLICY["rules"]])
+    c = make_controller(topo_for(sw1), compiled, tmp_path / "state", policy=policy)
+    c.start()
+    try:
+        # IPv4 TOS 0xB9 = DSCP 46, ECN 01
+        sw1.p[1].inject(bytes(Ether(src=H1["mac"], dst=S1_MAC)
+                              / IP(src=H1["ipv4"], dst=RX["ipv4"], tos=0xB9)
+                              / UDP(sport=6100, dport=80) / (b"\x00" * 32)))
+        f = wait_for(lambda: flows_of(c, sport=6100), what="the IPv4 EF flow")[0]
+        assert (f["ip_version"], f["class"], f["port"], f["queue"]) == (4, "ef", 3, 4)
+        assert f["reason"] == "class ef (rule 0: dscp 46): free queue 4 on port 3"
+        # IPv6 traffic class 0xBB = DSCP 46, ECN 11; it shares queue 4, the only ef queue
+        sw1.p[2].inject(bytes(Ether(src=H2["mac"], dst=S1_MAC)
+                              / IPv6(src=H2["ipv6"], dst=RX["ipv6"], tc=0xBB)
+                              / TCP(sport=6200, dport=22)))
+        g = wait_for(lambda: flows_of(c, sport=6200), what="the IPv6 EF flow")[0]
+        assert (g["ip_version"], g["class"], g["port"], g["queue"]) == (6, "ef", 3, 4)
+        assert g["reason"].startswith("class ef (rule 0: dscp 46): queues 4 all busy, shared")
+        # DSCP 0 (v4) and DSCP 10 (v6, traffic class 0x28): the rule does not match
+        sw1.p[1].inject(udp4(H1, RX, 6101, 80))
+        sw1.p[2].inject(bytes(Ether(src=H2["mac"], dst=S1_MAC)
+                              / IPv6(src=H2["ipv6"], dst=RX["ipv6"], tc=0x28)
+                              / TCP(sport=6201, dport=22)))
+        for sport in (6101, 6201):
+            h = wait_for(lambda sport=sport: flows_of(c, sport=sport), what=f"flow {sport}")[0]
+            assert h["class"] == "bulk" and "(default class)" in h["reason"], h
+    finally:
+        c.stop()
+
+
 def test_queues_run_out_then_share_by_policy(ctl: Controller, sw1: Sw) -> None:
     for sport in range(2000, 2005):
         sw1.p[1].inject(udp4(H1, RX, sport, 80))

@@ -263,8 +263,8 @@ def test_flow_key_and_digest_decoding() -> None:
     key = FlowKey.of(pkt)
     assert key == FlowKey(4, 17, "192.0.2.1", "198.51.100.7", 5, 6)
     assert key.table_key() == (4, 0xC0000201, 0xC6336407, 17, 5, 6)
-    d = NewFlowDigest.from_values((4, 17, 0xC0000201, 0xC6336407, 5, 6, 1, 99))
-    assert d.flow() == key and d.values()[-1] == 99
+    d = NewFlowDigest.from_values((4, 17, 0xC0000201, 0xC6336407, 5, 6, 1, 99, 46))
+    assert d.flow() == key and (d.dedup_index, d.dscp) == (99, 46) and d.values()[-1] == 46
     with pytest.raises(ValueError):
         FlowKey.of(Ether() / b"x")
 

@@ -314,6 +314,18 @@ def test_new_flow_burst_yields_one_digest_until_the_controller_clears_its_bit(h:
     assert digests(h, NewFlowDigest) == []
 
 
+def test_new_flow_digest_carries_the_dscp_without_the_ecn_bits(h: Harness) -> None:
+    h.router()
+    # IPv4 TOS 0xB9: DSCP 46 (EF), ECN 01; IPv6 traffic class 0x8B: DSCP 34 (AF41), ECN 11
+    v4 = udp4(sport=4100)
+    v4[IP].tos = 0xB9
+    v6 = tcp6(sport=4200)
+    v6[IPv6].tc = 0x8B
+    h.send(1, v4, v6, udp4(sport=4300))
+    got = {d.src_port: d.dscp for d in digests(h, NewFlowDigest)}
+    assert got == {4100: 46, 4200: 34, 4300: 0}
+
+
 def test_installed_flow_uses_its_queue_and_overtakes_the_default_queue(h: Harness) -> None:
     h.router()
     slow, fast = udp4(sport=1000), udp4(sport=2000)

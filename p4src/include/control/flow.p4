@@ -7,6 +7,9 @@
  * pipelines use (ingress adds to the occupancy, egress subtracts), so it is declared at the top
  * level rather than inside a control.
  *
+ * The packet's DSCP (IPv4 DSCP, IPv6 traffic class[7:2]; not part of the key, 0 for anything
+ * else) goes to lm.dscp, which the new-flow digest carries so the controller's DSCP rules match.
+ *
  * BlueBridge memory traffic (UDP port BB_UDP_PORT either way) is not a flow here: its IPv6
  * destination changes with every request (it carries the command and address), so each request
  * would look like a new flow. The memory guard handles it.
@@ -65,11 +68,13 @@ control FlowIngress(inout headers_t hdr, inout local_meta_t lm) {
             lm.flow.protocol = hdr.ipv4.protocol;
             lm.flow.src_addr = (ipv6_addr_t)hdr.ipv4.src_addr;
             lm.flow.dst_addr = (ipv6_addr_t)hdr.ipv4.dst_addr;
+            lm.dscp = (bit<8>)hdr.ipv4.dscp_ecn[7:2];
         } else if (hdr.ipv6.isValid()) {
             lm.flow.ip_version = 6;
             lm.flow.protocol = hdr.ipv6.next_hdr;
             lm.flow.src_addr = hdr.ipv6.src_addr;
             lm.flow.dst_addr = hdr.ipv6.dst_addr;
+            lm.dscp = (bit<8>)hdr.ipv6.traffic_class[7:2];
         }
         if (hdr.tcp.isValid()) {
             lm.is_flow = 1;
