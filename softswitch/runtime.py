@@ -28,6 +28,7 @@ pipeline changes, as BMv2's do: they are replayed on each new switch.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -282,6 +283,21 @@ class SwitchRuntime:
             return max(0.0, (nxt - self.clock.now_us()) / 1e6)
 
     def _run_dataplane(self) -> None:
+        profile = os.environ.get("SLUICE_PROFILE")
+        if not profile:
+            self._dataplane_loop()
+            return
+        # a debugging aid: cProfile of the data-plane thread, dumped to FILE when it stops
+        import cProfile
+
+        prof = cProfile.Profile()
+        try:
+            prof.runcall(self._dataplane_loop)
+        finally:
+            prof.dump_stats(profile)
+            log.info("data-plane profile written to %s", profile)
+
+    def _dataplane_loop(self) -> None:
         ports = self.ports
         while not self._stop.is_set():
             try:

@@ -319,3 +319,16 @@ def test_sluice_switch_passes_drop_port_on(
     monkeypatch.setattr(softswitch.runtime, "SwitchRuntime", fake_runtime)
     assert switch_main(["switch", "--no-p4", *argv]) == 1
     assert seen["drop_port"] == expected  # None: SwitchRuntime takes the engine's default
+
+
+def test_sluice_profile_env_dumps_the_dataplane_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pstats
+
+    out = tmp_path / "dp.prof"
+    monkeypatch.setenv("SLUICE_PROFILE", str(out))
+    rt = SwitchRuntime(PortSet())
+    rt.start()
+    rt.stop()
+    assert any("_dataplane_loop" in fn for _, _, fn in pstats.Stats(str(out)).stats)

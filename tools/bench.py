@@ -15,6 +15,12 @@ The controller section starts the embedded switch in-process (``p4src/sluice.p4`
 127.0.0.1) and a Controller against it, and times a thousand new flows one after another, from
 the first packet entering the switch to the flow's ``flows`` entry written (digest, allocation,
 Write): median and 99th percentile. Then the allocator alone: decisions per second.
+
+The usefiles section times the embedded switch as a whole process, the way BMv2 users time
+simple_switch (``tools/bench_usefiles.py``): 100,000 packets in ``0_in.pcap``, ``sluice switch
+l3_router.p4 --use-files``, 100 routes installed through the admin interface during the wait,
+from the first packet taken to the last output record written; every output checked, packets/s
+against the 25,000 packets/s yardstick.
 """
 
 from __future__ import annotations
@@ -283,6 +289,14 @@ def bench_p4runtime(testdata: str, runs: int) -> None:
     run(testdata, runs)
 
 
+def bench_usefiles(testdata: str, runs: int) -> None:
+    """The whole ``sluice switch --use-files`` process, as BMv2 users time simple_switch
+    (``tools/bench_usefiles.py``)."""
+    from bench_usefiles import bench_usefiles as run  # tools/ is this script's directory
+
+    run(runs)
+
+
 # -- controller ------------------------------------------------------------------------------------
 
 CONTROLLER_FLOWS = 1000
@@ -423,7 +437,7 @@ def bench_controller(testdata: str, runs: int) -> None:
 
 
 SECTIONS = {"compile": bench_compile, "engine": bench_engine, "p4runtime": bench_p4runtime,
-            "controller": bench_controller}
+            "controller": bench_controller, "usefiles": bench_usefiles}
 
 
 def main() -> int:

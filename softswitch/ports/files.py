@@ -24,6 +24,7 @@ handle with link type 0); ours say Ethernet (1), so Wireshark decodes them. Fram
 from __future__ import annotations
 
 import heapq
+import logging
 import os
 import time
 from collections.abc import Generator, Iterable, Iterator, Mapping
@@ -33,6 +34,8 @@ from .base import DEFAULT_BATCH, Capture, Port, PortSet
 from .pcap import PcapError, PcapReader, PcapRecord, PcapWriter
 
 __all__ = ["FilePort", "FilesPortSet", "input_path", "iter_inputs", "output_path"]
+
+log = logging.getLogger("sluice.files")
 
 
 def input_path(directory: str | os.PathLike[str], name: str) -> Path:
@@ -141,6 +144,8 @@ class FilesPortSet(PortSet):
         self._next: tuple[int, PcapRecord] | None = None
         self._first_ns: int | None = None
         self._done = False
+        self._replay_t0: float | None = None
+        self._reported = False
         self.delivered = 0
 
     def close(self) -> None:
@@ -181,6 +186,7 @@ class FilesPortSet(PortSet):
             self._wait(delay if timeout is None else min(timeout, delay))
             return []
         if self._peek() is None:
+            self._report_done()
             return super().poll(timeout)
         out: list[tuple[Port, bytes]] = []
         ports = self._ports
@@ -200,9 +206,22 @@ class FilesPortSet(PortSet):
                     break
             self._next = None
             out.append((ports[number], rec.frame))
+        if out and self._replay_t0 is None:
+            self._replay_t0 = time.monotonic()
+            log.info("use-files: input started")
         self.delivered += len(out)
+        if self._done:
+            self._report_done()
         if out and self.capture is not None:
             ts = time.time()
             for port, frame in out:
                 self.capture.frame(port, "in", frame, ts)
         return out
+
+    def _report_done(self) -> None:
+        """Log once that every input record has been delivered (what a benchmark waits for)."""
+        if self._reported or not self._done:
+            return
+        self._reported = True
+        took = time.monotonic() - self._replay_t0 if self._replay_t0 is not None else 0.0
+        log.info("use-files: input exhausted after %d packets (%.3f s)", self.delivered, took)

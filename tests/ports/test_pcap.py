@@ -250,3 +250,32 @@ def test_open_ports_use_files(tmp_path: Path) -> None:
     assert [f for _, f in read_pcap(tmp_path / "p0_out.pcap")] == [frame(5)]
     with pytest.raises(ValueError, match="twice"):
         open_ports(["1@a", "1@b"], use_files=0, files_dir=tmp_path)
+
+
+def test_use_files_logs_start_and_exhaustion_once(tmp_path: Path) -> None:
+    import logging
+
+    records: list[str] = []
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+
+    logger = logging.getLogger("sluice.files")
+    handler, level = _Keep(), logger.level
+    logger.addHandler(handler)  # direct: "sluice" may not propagate after a switch CLI test
+    logger.setLevel(logging.INFO)
+    try:
+        _inputs(tmp_path, {"0": [(1.0, frame(0)), (2.0, frame(1))], "1": [(1.5, frame(2))]})
+        ports = FilesPortSet(tmp_path, [0, 1], batch=2)
+        assert len(ports.poll(0)) == 2
+        assert records == ["use-files: input started"]
+        assert len(ports.poll(0)) == 1
+        assert ports.poll(0) == [] and ports.poll(0) == []
+        ports.close()
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert records[0] == "use-files: input started"
+    assert len(records) == 2  # exhaustion reported once, however often it polls afterwards
+    assert records[1].startswith("use-files: input exhausted after 3 packets (")
