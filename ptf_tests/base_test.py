@@ -23,21 +23,31 @@ from __future__ import annotations
 
 import atexit
 import time
-import zlib
 from typing import Any
 
-import grpc
 import ptf
 from p4.v1 import p4runtime_pb2
 from ptf import testutils
 from ptf.base_tests import BaseTest
 
-from .p4info_helper import P4InfoHelper, load_p4info
-from .p4runtime_client import NotPrimary, P4RuntimeClient, P4RuntimeWriteError, election_id
+from controlplane.p4rt import (
+    CounterData,
+    CounterEntry,
+    DirectCounterEntry,
+    P4RuntimeError,
+    P4Schema,
+    PacketIn,
+    SwitchConnection,
+    SwitchUnavailable,
+    TableEntry,
+    Update,
+    UpdateType,
+)
+from controlplane.p4rt.client import pipeline_cookie
 
-__all__ = ["P4RuntimeTest", "P4RuntimeWriteError"]
+__all__ = ["P4RuntimeError", "P4RuntimeTest"]
 
-Update = p4runtime_pb2.Update
+ProtoUpdate = p4runtime_pb2.Update
 Entity = p4runtime_pb2.Entity
 
 _files: dict[str, Any] = {}
@@ -46,45 +56,66 @@ _files: dict[str, Any] = {}
 def _load(path: str, kind: str) -> Any:
     key = f"{kind}:{path}"
     if key not in _files:
-        if kind == "p4info":
-            _files[key] = load_p4info(path)
+        if kind == "schema":
+            _files[key] = P4Schema.load(path)
         else:
             with open(path, "rb") as f:
                 _files[key] = f.read()
     return _files[key]
 
 
-_client: P4RuntimeClient | None = None
+def _election_id(value: Any) -> tuple[int, int]:
+    """An election id test parameter (int, ``(high, low)`` or ``"high,low"``) as a pair."""
+    if isinstance(value, str):
+        value = tuple(int(x, 0) for x in value.split(",")) if "," in value else int(value, 0)
+    if isinstance(value, int):
+        return value >> 64, value & ((1 << 64) - 1)
+    high, low = value
+    return int(high), int(low)
 
 
-def _connect(addr: str, device_id: int, election: tuple[int, int]) -> P4RuntimeClient:
+_conn: SwitchConnection | None = None
+
+
+def _connect(
+    addr: str, device_id: int, election: tuple[int, int], schema: P4Schema
+) -> SwitchConnection:
     """The run's one connection (made on first use, closed at exit, remade if it dropped).
 
     One stream for the whole run keeps arbitration out of each test: a new stream with the same
     election id would race the server noticing that the previous one closed.
     """
-    global _client
-    c = _client
+    global _conn
+    c = _conn
+    eid = (election[0] << 64) | election[1]
     if (
         c is not None
-        and c.alive
-        and (c.addr, c.device_id, c.election) == (addr, device_id, election)
+        and c.ready.is_set()
+        and (c.address, c.device_id, c.election_id) == (addr, device_id, eid)
     ):
+        c.schema = schema
         return c
     if c is not None:
         c.close()
-    _client = None
+    _conn = None
     deadline = time.monotonic() + 5.0
     while True:
+        c = SwitchConnection(
+            addr, device_id, election, schema=schema, replay=False, reconnect=False
+        )
         try:
-            _client = P4RuntimeClient(addr, device_id, election)
+            c.connect()
+            # our previous stream may not be gone yet on the switch's side
+            c.wait_for_primary(max(0.1, deadline - time.monotonic()))
             break
-        except NotPrimary:  # our previous stream may not be gone yet on the switch's side
+        except (P4RuntimeError, TimeoutError):
+            c.close()
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
-    atexit.register(_client.close)
-    return _client
+    _conn = c
+    atexit.register(c.close)
+    return c
 
 
 # Fields that carry an entity's data rather than its identity, by entity kind.
@@ -144,7 +175,10 @@ class P4RuntimeTest(BaseTest):
     another, and undoes the test's writes after it.
 
     Subclasses add the program's vocabulary on top of :meth:`insert_table_entry` and friends,
-    and tests compose those and send and verify packets with :mod:`ptf.testutils`.
+    and tests compose those and send and verify packets with :mod:`ptf.testutils`. Entities
+    are :mod:`controlplane.p4rt`'s, by name; ``self.schema`` is the program's
+    :class:`~controlplane.p4rt.P4Schema` and ``self.client`` the
+    :class:`~controlplane.p4rt.SwitchConnection`.
     """
 
     def setUp(self) -> None:
@@ -158,15 +192,17 @@ class P4RuntimeTest(BaseTest):
         p4info_path, config_path = param("p4info"), param("config")
         if not p4info_path or not config_path:
             self.fail("test params 'p4info' and 'config' are required (see ptf_tests/base_test.py)")
-        self.p4info = _load(str(p4info_path), "p4info")
-        self.device_config = _load(str(config_path), "config")
-        self.helper = P4InfoHelper(self.p4info)
-        self._undo: dict[tuple[Any, ...], list[Update]] = {}
+        self.schema: P4Schema = _load(str(p4info_path), "schema")
+        self.device_config: bytes = _load(str(config_path), "config")
+        self._undo: dict[tuple[Any, ...], list[ProtoUpdate]] = {}
         self.client = _connect(
-            self.grpc_addr, self.device_id, election_id(param("election_id", (0, 1)))
+            self.grpc_addr,
+            self.device_id,
+            _election_id(param("election_id", (0, 1))),
+            self.schema,
         )
         self._push_pipeline()
-        self.client.drain_packet_ins()
+        self.client.packet_ins.clear()
 
     def tearDown(self) -> None:
         try:
@@ -175,56 +211,60 @@ class P4RuntimeTest(BaseTest):
             super().tearDown()
 
     def _push_pipeline(self) -> None:
-        cookie = zlib.crc32(self.p4info.SerializeToString(deterministic=True))
-        cookie = zlib.crc32(self.device_config, cookie)
-        if self.client.pipeline_cookie() != cookie:
-            self.client.set_pipeline(self.p4info, self.device_config, cookie)
+        cookie = pipeline_cookie(self.schema.p4info, self.device_config)
+        current = self.client.get_pipeline("cookie_only")
+        if current is None or current.cookie != cookie:
+            self.client.set_pipeline(self.schema, self.device_config, cookie=cookie)
 
     # -- writes, remembered for cleanup ----------------------------------------------------------
 
-    def write(self, *updates: Update) -> None:
-        """Write ``updates`` in one batch (CONTINUE_ON_ERROR) and remember how to undo each one
-        that succeeded; a failure raises :class:`P4RuntimeWriteError` after the bookkeeping."""
-        before = [self._current(u) if u.type != Update.INSERT else None for u in updates]
+    def write(self, *updates: Update | ProtoUpdate) -> None:
+        """Write ``updates`` (:class:`~controlplane.p4rt.Update` or ``p4.v1.Update``) in one
+        batch (CONTINUE_ON_ERROR) and remember how to undo each one that succeeded; a failure
+        raises :class:`~controlplane.p4rt.P4RuntimeError` after the bookkeeping."""
+        protos = [u if isinstance(u, ProtoUpdate) else u.encode(self.schema) for u in updates]
+        before = [self._current(u) if u.type != ProtoUpdate.INSERT else None for u in protos]
         failed: set[int] = set()
-        error: P4RuntimeWriteError | None = None
+        error: P4RuntimeError | None = None
         try:
-            self.client.write(updates)
-        except P4RuntimeWriteError as exc:
+            self.client.write(protos, batch_size=max(1, len(protos)))
+        except P4RuntimeError as exc:
             error = exc
-            failed = {i for i, _, _ in exc.errors} if exc.errors else set(range(len(updates)))
-        for i, u in enumerate(updates):
+            failed = {e.index for e in exc.errors + exc.aborted} or set(range(len(protos)))
+        for i, u in enumerate(protos):
             if i not in failed:
                 self._remember(u, before[i])
         if error is not None:
             raise error
 
-    def _current(self, update: Update) -> list[Entity]:
+    def _current(self, update: ProtoUpdate) -> list[Entity]:
         """What the switch holds now where ``update`` will write (to restore it later)."""
         try:
-            return list(self.client.read([_key_entity(update.entity)]))
-        except grpc.RpcError:
+            return list(self.client.read_raw([_key_entity(update.entity)]))
+        except (P4RuntimeError, SwitchUnavailable):
             return []
 
-    def _remember(self, u: Update, before: list[Entity] | None) -> None:
+    def _remember(self, u: ProtoUpdate, before: list[Entity] | None) -> None:
         """Keep, per entity, the updates that bring back what was there before the test."""
         key = _entity_key(u.entity)
         undo = self._undo.get(key)
         if undo is None:
-            if u.type == Update.INSERT:
-                self._undo[key] = [Update(type=Update.DELETE, entity=_key_entity(u.entity))]
+            if u.type == ProtoUpdate.INSERT:
+                self._undo[key] = [
+                    ProtoUpdate(type=ProtoUpdate.DELETE, entity=_key_entity(u.entity))
+                ]
             else:  # MODIFY restores, DELETE re-inserts what was there
-                kind = Update.MODIFY if u.type == Update.MODIFY else Update.INSERT
-                self._undo[key] = [Update(type=kind, entity=e) for e in before or []]
-        elif undo and undo[0].type == Update.DELETE:  # the test's own entity
-            if u.type == Update.DELETE:
+                kind = ProtoUpdate.MODIFY if u.type == ProtoUpdate.MODIFY else ProtoUpdate.INSERT
+                self._undo[key] = [ProtoUpdate(type=kind, entity=e) for e in before or []]
+        elif undo and undo[0].type == ProtoUpdate.DELETE:  # the test's own entity
+            if u.type == ProtoUpdate.DELETE:
                 del self._undo[key]
-        elif u.type == Update.DELETE:  # an original entity the test changed, now deleted
+        elif u.type == ProtoUpdate.DELETE:  # an original entity the test changed, now deleted
             for x in undo:
-                x.type = Update.INSERT
-        elif u.type == Update.INSERT:  # an original entity deleted, now there again
+                x.type = ProtoUpdate.INSERT
+        elif u.type == ProtoUpdate.INSERT:  # an original entity deleted, now there again
             for x in undo:
-                x.type = Update.MODIFY
+                x.type = ProtoUpdate.MODIFY
 
     def undo_writes(self) -> None:
         """Undo what this test wrote, newest first: delete what it inserted, restore what it
@@ -234,28 +274,13 @@ class P4RuntimeTest(BaseTest):
             for update in updates:
                 try:
                     self.client.write([update])
-                except P4RuntimeWriteError as exc:
+                except P4RuntimeError as exc:
                     errors.append(str(exc))
         self._undo.clear()
         if errors:
             raise AssertionError("cleanup failed:\n" + "\n".join(errors))
 
     # -- tables ----------------------------------------------------------------------------------
-
-    def table_entry(
-        self,
-        table: str,
-        match: dict[str, Any] | None = None,
-        action: str | None = None,
-        params: dict[str, Any] | None = None,
-        *,
-        priority: int = 0,
-        default: bool = False,
-    ) -> p4runtime_pb2.TableEntry:
-        """A table entry by names (see :meth:`P4InfoHelper.table_entry`)."""
-        return self.helper.table_entry(
-            table, match, action, params, priority=priority, default=default
-        )
 
     def insert_table_entry(
         self,
@@ -265,10 +290,10 @@ class P4RuntimeTest(BaseTest):
         params: dict[str, Any] | None = None,
         *,
         priority: int = 0,
-    ) -> p4runtime_pb2.TableEntry:
+    ) -> TableEntry:
         """Insert an entry of ``table``; returns it (for reads and deletes)."""
-        te = self.table_entry(table, match, action, params, priority=priority)
-        self.write(Update(type=Update.INSERT, entity=Entity(table_entry=te)))
+        te = TableEntry(table, dict(match), action, dict(params or {}), priority=priority)
+        self.write(Update(UpdateType.INSERT, te))
         return te
 
     def modify_table_entry(
@@ -279,59 +304,45 @@ class P4RuntimeTest(BaseTest):
         params: dict[str, Any] | None = None,
         *,
         priority: int = 0,
-    ) -> p4runtime_pb2.TableEntry:
+    ) -> TableEntry:
         """Change the action of an existing entry of ``table``."""
-        te = self.table_entry(table, match, action, params, priority=priority)
-        self.write(Update(type=Update.MODIFY, entity=Entity(table_entry=te)))
+        te = TableEntry(table, dict(match), action, dict(params or {}), priority=priority)
+        self.write(Update(UpdateType.MODIFY, te))
         return te
 
-    def delete_table_entry(self, te: p4runtime_pb2.TableEntry) -> None:
+    def delete_table_entry(self, te: TableEntry) -> None:
         """Delete entry ``te`` (its match and priority identify it)."""
-        self.write(Update(type=Update.DELETE, entity=_key_entity(Entity(table_entry=te))))
+        self.write(Update(UpdateType.DELETE, te.key()))
 
     def set_default_action(
         self, table: str, action: str, params: dict[str, Any] | None = None
     ) -> None:
         """Change the default action of ``table`` (restored after the test)."""
-        te = self.table_entry(table, action=action, params=params, default=True)
-        self.write(Update(type=Update.MODIFY, entity=Entity(table_entry=te)))
+        te = TableEntry(table, action=action, params=dict(params or {}), is_default=True)
+        self.write(Update(UpdateType.MODIFY, te))
 
     def read_table_entries(
         self, table: str | None = None, *, counters: bool = False
-    ) -> list[p4runtime_pb2.TableEntry]:
+    ) -> list[TableEntry]:
         """Entries of ``table`` (all tables when None), with direct counter data if asked."""
-        te = p4runtime_pb2.TableEntry()
-        if table is not None:
-            te.table_id = self.helper.get_id("tables", table)
-        if counters:
-            te.counter_data.SetInParent()
-        return [e.table_entry for e in self.client.read([Entity(table_entry=te)])]
+        query = TableEntry(table, counter_data=CounterData() if counters else None)
+        return list(self.client.read(query))
 
     # -- counters --------------------------------------------------------------------------------
 
-    def read_direct_counter(self, te: p4runtime_pb2.TableEntry) -> tuple[int, int]:
+    def read_direct_counter(self, te: TableEntry) -> tuple[int, int]:
         """``(packets, bytes)`` of the direct counter of entry ``te``."""
-        key = p4runtime_pb2.TableEntry()
-        key.CopyFrom(te)
-        key.ClearField("action")
-        entity = Entity()
-        entity.direct_counter_entry.table_entry.CopyFrom(key)
-        got = list(self.client.read([entity]))
-        if len(got) != 1:
-            self.fail(f"direct counter read returned {len(got)} entities, expected 1")
-        data = got[0].direct_counter_entry.data
-        return data.packet_count, data.byte_count
+        got = list(self.client.read(DirectCounterEntry(te)))
+        if len(got) != 1 or got[0].data is None:
+            self.fail(f"direct counter read returned {got}, expected one entry with data")
+        return got[0].data.packets, got[0].data.bytes
 
     def read_counter(self, name: str, index: int) -> tuple[int, int]:
         """``(packets, bytes)`` of cell ``index`` of indirect counter ``name``."""
-        entity = Entity()
-        entity.counter_entry.counter_id = self.helper.get_id("counters", name)
-        entity.counter_entry.index.index = index
-        got = list(self.client.read([entity]))
-        if len(got) != 1:
-            self.fail(f"counter read returned {len(got)} entities, expected 1")
-        data = got[0].counter_entry.data
-        return data.packet_count, data.byte_count
+        got = list(self.client.read(CounterEntry(name, index)))
+        if len(got) != 1 or got[0].data is None:
+            self.fail(f"counter read returned {got}, expected one cell with data")
+        return got[0].data.packets, got[0].data.bytes
 
     def wait_for_counter(
         self, read: Any, expected: tuple[int, int], timeout: float = 2.0
@@ -352,31 +363,32 @@ class P4RuntimeTest(BaseTest):
     def send_packet_out(self, pkt: Any, **metadata: Any) -> None:
         """Send ``pkt`` (scapy packet or bytes) as a packet-out with ``packet_out`` metadata by
         name (none: the payload enters the pipeline on the CPU port as it is)."""
-        md = self.helper.packet_metadata("packet_out", metadata)
-        self.client.packet_out(bytes(pkt), md)
+        self.client.packet_out(bytes(pkt), **metadata)
 
-    def verify_packet_in(
-        self, exp_pkt: Any, timeout: float = 2.0, **metadata: Any
-    ) -> p4runtime_pb2.PacketIn:
+    def _next_packet_in(self, timeout: float) -> PacketIn | None:
+        try:
+            return self.client.packet_ins.get(timeout=max(0.0, timeout))
+        except TimeoutError:
+            return None
+
+    def verify_packet_in(self, exp_pkt: Any, timeout: float = 2.0, **metadata: Any) -> PacketIn:
         """Wait for a packet-in whose payload is ``exp_pkt`` (bytes, scapy packet or
         ``ptf.mask.Mask``) and whose ``packet_in`` metadata has the given values."""
         deadline = time.monotonic() + timeout
         seen = []
         while True:
-            left = deadline - time.monotonic()
-            pin = self.client.packet_in(max(0.0, left))
+            pin = self._next_packet_in(deadline - time.monotonic())
             if pin is None:
                 self.fail(f"no matching packet-in within {timeout} s ({len(seen)} others seen)")
-            got_md = self.helper.decode_packet_metadata("packet_in", pin.metadata)
             if _matches(exp_pkt, pin.payload) and all(
-                got_md.get(k) == v for k, v in metadata.items()
+                pin.metadata.get(k) == v for k, v in metadata.items()
             ):
                 return pin
             seen.append(pin)
 
     def verify_no_packet_in(self, timeout: float = 0.3) -> None:
         """No packet-in arrives within ``timeout`` seconds."""
-        pin = self.client.packet_in(timeout)
+        pin = self._next_packet_in(timeout)
         if pin is not None:
             self.fail(f"unexpected packet-in of {len(pin.payload)} bytes")
 

@@ -1,8 +1,9 @@
-"""``make ptf``: the L3 router and Sluice PTF suites over veth in a namespace (root), helpers.
+"""``make ptf``: the L3 router and Sluice PTF suites over veth in a namespace (root), and
+the PTF base class.
 
 The end-to-end test runs ``tools/ptf_run.py`` exactly as ``make ptf`` does; it needs root and
-iproute2 (CI runs as root) and is skipped with the reason otherwise. The helper tests need
-neither.
+iproute2 (CI runs as root) and is skipped with the reason otherwise. The base class's bookkeeping
+test needs neither.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from ptf_tests.p4info_helper import P4InfoHelper, encode_value
 from softswitch.frontend.compiler import compile_file
 
 REPO = Path(__file__).resolve().parents[1]
@@ -112,44 +112,8 @@ def test_bmv2_target_says_what_is_missing() -> None:
     assert "PASSED" not in proc.stdout
 
 
-# -- helpers (no root) -----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def router() -> P4InfoHelper:
-    return P4InfoHelper(compile_file(str(ROUTER)).p4info)
-
-
-def test_values_are_canonical_bytestrings() -> None:
-    assert encode_value(0, 9) == b"\x00"
-    assert encode_value(2, 9) == b"\x02"
-    assert encode_value("02:00:00:00:00:0a", 48) == b"\x02\x00\x00\x00\x00\x0a"
-    assert encode_value("192.0.2.1", 32) == bytes([192, 0, 2, 1])
-    assert encode_value("0.0.0.5", 32) == b"\x05"
-    assert encode_value("2001:db8::1", 128)[:2] == b"\x20\x01"
-    with pytest.raises(ValueError, match="does not fit"):
-        encode_value(512, 9)
-
-
-def test_entries_by_name(router: P4InfoHelper) -> None:
-    te = router.table_entry(
-        "RouterIngress.ipv4_route",
-        {"ipv4_dst": "198.51.100.77/24"},
-        "RouterIngress.set_next_hop",
-        {"port": 1, "dst_mac": "02:00:00:00:01:01", "src_mac": "02:00:00:00:00:01"},
-    )
-    assert te.table_id == router.get_id("tables", "ipv4_route")  # alias works too
-    (fm,) = te.match
-    assert fm.lpm.value == bytes([198, 51, 100, 0]) and fm.lpm.prefix_len == 24  # host bits off
-    assert [p.value for p in te.action.action.params][0] == b"\x01"
-    default_route = router.table_entry(
-        "ipv4_route", {"ipv4_dst": "0.0.0.0/0"}, "RouterIngress.drop"
-    )
-    assert len(default_route.match) == 0  # /0 is a don't-care: the field is omitted
-    with pytest.raises(KeyError, match="not given"):
-        router.action("RouterIngress.set_next_hop", {"port": 1})
-    with pytest.raises(KeyError, match="no table named"):
-        router.get("tables", "RouterIngress.nope")
+# -- the base class's bookkeeping (no root) -------------------------------------------------
+# Names and values to messages are controlplane.p4rt's, tested in tests/controlplane.
 
 
 @pytest.mark.filterwarnings("ignore:scapy.contrib.igmp is deprecated")
@@ -157,10 +121,16 @@ def test_base_test_undoes_what_a_test_wrote() -> None:
     """``P4RuntimeTest``'s bookkeeping against an in-process switch (no PTF, no root): a test
     that inserts, modifies and deletes, including an entry it did not make and a counter,
     leaves the switch as it found it."""
-    from p4.v1 import p4runtime_pb2 as pb
-
+    from controlplane.p4rt import (
+        CounterData,
+        DirectCounterEntry,
+        P4Schema,
+        SwitchConnection,
+        TableEntry,
+        Update,
+        UpdateType,
+    )
     from ptf_tests.base_test import P4RuntimeTest
-    from ptf_tests.p4runtime_client import P4RuntimeClient
     from softswitch.p4runtime.server import P4RuntimeServer
     from softswitch.ports import PortSet
     from softswitch.runtime import SwitchRuntime
@@ -170,32 +140,31 @@ def test_base_test_undoes_what_a_test_wrote() -> None:
     server = P4RuntimeServer(rt, "127.0.0.1:0")
     server.start()
     rt.start()
-    client = P4RuntimeClient(f"127.0.0.1:{server.port}", 0, (0, 1))
+    schema = P4Schema(result.p4info)
+    client = SwitchConnection(
+        f"127.0.0.1:{server.port}", schema=schema, replay=False, reconnect=False
+    )
     try:
-        client.set_pipeline(result.p4info, result.device_config_bytes())
+        client.connect()
+        client.set_pipeline(schema, result.device_config_bytes())
         t = P4RuntimeTest.__new__(P4RuntimeTest)
-        t.client, t.helper, t._undo = client, P4InfoHelper(result.p4info), {}
+        t.client, t.schema, t._undo = client, schema, {}
         table, hop = "RouterIngress.ipv4_route", "RouterIngress.set_next_hop"
 
         def params(port: int) -> dict[str, object]:
             return {"port": port, "dst_mac": "02:00:00:00:01:01", "src_mac": "02:00:00:00:00:01"}
 
-        def snapshot() -> list[bytes]:
-            return sorted(te.SerializeToString(deterministic=True)
-                          for te in t.read_table_entries(counters=True))  # fmt: skip
+        def snapshot() -> list[TableEntry]:
+            return sorted(t.read_table_entries(counters=True), key=repr)
 
         # an entry that was there before the test (written around the bookkeeping)
-        pre = t.table_entry(table, {"ipv4_dst": "192.0.2.0/24"}, hop, params(1))
-        client.write([pb.Update(type=pb.Update.INSERT, entity=pb.Entity(table_entry=pre))])
+        pre = TableEntry(table, {"ipv4_dst": "192.0.2.0/24"}, hop, params(1))
+        client.insert(pre)
         before = snapshot()
 
         t.insert_table_entry(table, {"ipv4_dst": "198.51.100.0/24"}, hop, params(2))
         t.modify_table_entry(table, {"ipv4_dst": "192.0.2.0/24"}, hop, params(2))
-        counter = pb.Entity()
-        counter.direct_counter_entry.table_entry.CopyFrom(pre)
-        counter.direct_counter_entry.table_entry.ClearField("action")
-        counter.direct_counter_entry.data.packet_count = 42
-        t.write(pb.Update(type=pb.Update.MODIFY, entity=counter))
+        t.write(Update(UpdateType.MODIFY, DirectCounterEntry(pre, CounterData(42, 0))))
         assert t.read_direct_counter(pre) == (42, 0)
         t.delete_table_entry(pre)
         t.insert_table_entry(table, {"ipv4_dst": "192.0.2.0/24"}, hop, params(3))

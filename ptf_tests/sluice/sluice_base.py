@@ -19,11 +19,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from p4.v1 import p4data_pb2, p4runtime_pb2
 from ptf import testutils as tu
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet
 
+from controlplane.p4rt import CloneSession, DigestEntry, RegisterEntry, Update, UpdateType
 from controlplane.p4rt.drivers import TargetDriver, make_driver
 from controlplane.protocol import (
     FlowKey,
@@ -36,7 +36,6 @@ from controlplane.protocol import (
     lease_index,
 )
 from ptf_tests.base_test import P4RuntimeTest
-from ptf_tests.p4info_helper import encode_value
 from ptf_tests.sluice.packets import (
     CLIENT_GW_MAC,
     CLIENT_NET6,
@@ -52,9 +51,6 @@ from ptf_tests.sluice.packets import (
     SWITCH_MAC,
     same_frame,
 )
-
-Update = p4runtime_pb2.Update
-Entity = p4runtime_pb2.Entity
 
 IG = "SluiceIngress."
 EG = "SluiceEgress."
@@ -86,7 +82,7 @@ class SluiceTest(P4RuntimeTest):
 
     def setUp(self) -> None:
         super().setUp()
-        self.client.drain_digest_lists()
+        self.client.digest_lists.clear()
         param = tu.test_param_get
         self.target = str(param("target", "softswitch"))
         self._admin_addr = str(param("admin_addr", "127.0.0.1:9090"))
@@ -130,11 +126,7 @@ class SluiceTest(P4RuntimeTest):
     def setup_port(self, port: int) -> None:
         """Clone session ``CTRL_SESSION_BASE + port`` to ``port`` alone: how control frames
         (PAUSE, RESUME, DOORBELL) leave by that port."""
-        entry = p4runtime_pb2.CloneSessionEntry(session_id=control_session(port))
-        entry.replicas.add(egress_port=port, instance=0)
-        entity = Entity()
-        entity.packet_replication_engine_entry.clone_session_entry.CopyFrom(entry)
-        self.write(Update(type=Update.INSERT, entity=entity))
+        self.write(Update(UpdateType.INSERT, CloneSession(control_session(port), [port])))
 
     def setup_ports(self, *ports: int) -> None:
         """:meth:`setup_port` for each of ``ports`` (default: all), and the switch's MAC."""
@@ -197,7 +189,7 @@ class SluiceTest(P4RuntimeTest):
         match = {}
         for name, value in fields.items():
             if not isinstance(value, tuple):
-                width = self.helper.match_field(IG + "acl.acl", name).bitwidth
+                width = self.schema.tables[IG + "acl.acl"].match_fields[name].bitwidth
                 value = (value, (1 << width) - 1)
             match[name] = value
         return self.insert_table_entry(
@@ -334,23 +326,14 @@ class SluiceTest(P4RuntimeTest):
 
     # -- registers and counters ----------------------------------------------------------------
 
-    def _register_entity(self, name: str, index: int) -> Entity:
-        entity = Entity()
-        entity.register_entry.register_id = self.helper.get_id("registers", name)
-        entity.register_entry.index.index = index
-        return entity
-
     def write_register(self, name: str, index: int, value: Any) -> None:
         """Set cell ``index`` of register ``name`` (restored after the test)."""
-        width = self.helper.get("registers", name).type_spec.bitstring.bit.bitwidth
-        entity = self._register_entity(name, index)
-        entity.register_entry.data.bitstring = encode_value(value, width)
-        self.write(Update(type=Update.MODIFY, entity=entity))
+        self.write(Update(UpdateType.MODIFY, RegisterEntry(name, index, value)))
 
     def read_register(self, name: str, index: int) -> int:
         """Cell ``index`` of register ``name``."""
-        (got,) = list(self.client.read([self._register_entity(name, index)]))
-        return int.from_bytes(got.register_entry.data.bitstring, "big")
+        (got,) = list(self.client.read(RegisterEntry(name, index)))
+        return int(got.value)
 
     def counter_delta(self, name: str, index: int) -> Any:
         """A function returning how much cell ``index`` of counter ``name`` grew since now."""
@@ -371,21 +354,18 @@ class SluiceTest(P4RuntimeTest):
     def enable_digest(self, name: str) -> None:
         """Stream digest ``name``: every message in a list of its own, at once, with no ack
         cache, so what reaches the test is exactly what the data plane sent."""
-        entity = Entity()
-        entity.digest_entry.digest_id = self.helper.get_id("digests", name)
-        cfg = entity.digest_entry.config
-        cfg.max_timeout_ns, cfg.max_list_size, cfg.ack_timeout_ns = 0, 1, 0
-        self.write(Update(type=Update.INSERT, entity=entity))
+        digest = DigestEntry(name, max_timeout_ns=0, max_list_size=1, ack_timeout_ns=0)
+        self.write(Update(UpdateType.INSERT, digest))
 
     def _pull_digests(self, timeout: float) -> bool:
-        dl = self.client.digest_list(timeout)
-        if dl is None:
+        try:
+            dl = self.client.digest_lists.get(timeout=max(0.0, timeout))
+        except TimeoutError:
             return False
-        self.client.ack_digest_list(dl)
-        name = self.helper.name_of(dl.digest_id)
-        cls = DIGEST_TYPES[name]
-        for data in dl.data:
-            self._digests[name].append(cls.from_values(_struct_values(data)))
+        self.client.ack_digest(dl)
+        cls = DIGEST_TYPES[dl.digest]
+        for data in dl.data:  # a struct, decoded to a dict in member order
+            self._digests[dl.digest].append(cls.from_values(list(data.values())))
         return True
 
     def digests(self, name: str, count: int, timeout: float = 2.0, quiet: float = 0.5) -> list:
@@ -453,8 +433,3 @@ class SluiceTest(P4RuntimeTest):
     def expect_nothing(self, quiet: float = 0.3) -> None:
         """No frame reaches any PTF port for ``quiet`` seconds."""
         self.expect_frames([], quiet=quiet)
-
-
-def _struct_values(data: p4data_pb2.P4Data) -> list[int]:
-    """A digest message (a struct of bitstrings) as ints, in member order."""
-    return [int.from_bytes(m.bitstring, "big") for m in data.struct.members]
