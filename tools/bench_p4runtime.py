@@ -2,10 +2,10 @@
 
 Against an in-process ``sluice switch`` (:class:`~softswitch.runtime.SwitchRuntime` and
 :class:`~softswitch.p4runtime.server.P4RuntimeServer` on 127.0.0.1, an ephemeral port) running
-``p4src/examples/l3_router.p4``, driven over gRPC by the PTF suites' client
-(:mod:`ptf_tests.p4runtime_client`), so the figures include the protobuf and gRPC work on both
-sides. Client and server share one Python process (and its GIL), as the brief asks; a separate
-controller process would see somewhat better figures.
+``p4src/examples/l3_router.p4``, driven over gRPC by the project's client
+(:class:`controlplane.p4rt.SwitchConnection`), so the figures include the protobuf and gRPC work
+on both sides. Client and server share one Python process (and its GIL); a separate controller
+process would see somewhat better figures.
 
 - single-update Writes: one INSERT of an LPM route per Write RPC, waiting for each answer;
 - batched Writes: 1000 INSERTs in one Write (and the 1000 DELETEs that undo it);
@@ -66,8 +66,7 @@ class _Bench:
     def __init__(self) -> None:
         from p4.v1 import p4runtime_pb2
 
-        from ptf_tests.p4info_helper import P4InfoHelper
-        from ptf_tests.p4runtime_client import P4RuntimeClient
+        from controlplane.p4rt import P4Schema, SwitchConnection
         from softswitch.frontend.compiler import compile_file
         from softswitch.p4runtime.server import P4RuntimeServer
         from softswitch.ports import PortSet
@@ -79,9 +78,13 @@ class _Bench:
         self.server = P4RuntimeServer(self.rt, "127.0.0.1:0")
         self.server.start()
         self.rt.start()
-        self.client = P4RuntimeClient(f"127.0.0.1:{self.server.port}", 0, (0, 1))
+        # One Write RPC per list (no client-side batching), no replay: the server's rate is measured.
+        self.client = SwitchConnection(f"127.0.0.1:{self.server.port}", 0, (0, 1), replay=False,
+                                       reconnect=False, batch_size=1 << 30)
+        self.client.connect()
+        self.client.wait_for_primary(5.0)
         self.client.set_pipeline(result.p4info, result.device_config_bytes())
-        self.helper = P4InfoHelper(result.p4info)
+        self.schema = P4Schema(result.p4info)
 
     def close(self) -> None:
         self.client.close()
@@ -91,7 +94,9 @@ class _Bench:
     def update(self, kind: int, prefix: str, port: int = 1) -> object:
         pb = self.pb
         params = {"port": port, "dst_mac": "02:00:00:00:01:01", "src_mac": "02:00:00:00:00:01"}
-        te = self.helper.table_entry(TABLE, {"ipv4_dst": prefix}, ACTION, params)
+        from controlplane.p4rt import TableEntry
+
+        te = TableEntry(TABLE, {"ipv4_dst": prefix}, ACTION, params).encode_inner(self.schema)
         if kind == pb.Update.DELETE:
             te.ClearField("action")
         return pb.Update(type=kind, entity=pb.Entity(table_entry=te))
@@ -126,10 +131,11 @@ class _Bench:
             for i in range(warmup + n):
                 t0 = time.perf_counter()
                 self.client.packet_out(frame)
-                pin = self.client.packet_in(timeout=5.0)
+                try:
+                    self.client.packet_ins.get(5.0)
+                except TimeoutError:
+                    raise RuntimeError("no packet-in within 5 s of a packet-out") from None
                 dt = time.perf_counter() - t0
-                if pin is None:
-                    raise RuntimeError("no packet-in within 5 s of a packet-out")
                 if i >= warmup:
                     times.append(dt)
         finally:
